@@ -1,0 +1,1 @@
+"""Operators that think: the lead planner, researcher subagents and the synthesizer."""

@@ -1,0 +1,1 @@
+"""Built-in agent graphs, shipped as YAML files and resolvable by name."""

@@ -1,0 +1,39 @@
+"""Job events: what the progress view, `breadth show` and SSE readers consume."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EventType = Literal[
+    "job_started",
+    "node_started",
+    "node_finished",
+    "plan_ready",
+    "task_started",
+    "task_finished",
+    "task_failed",
+    "task_retry",
+    "task_skipped",
+    "tasks_added",
+    "tokens",
+    "budget_reached",
+    "job_finished",
+    "job_failed",
+    "job_cancelled",
+    "log",
+]
+
+
+class Event(BaseModel):
+    """One thing that happened in a job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: EventType
+    job_id: str
+    ts: float = Field(default_factory=time.time)
+    task_id: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)

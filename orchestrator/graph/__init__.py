@@ -1,0 +1,1 @@
+"""Agent graphs: the YAML spec, its loader and validator, and the LangGraph runtime."""

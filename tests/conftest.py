@@ -1,0 +1,51 @@
+"""Shared fixtures: the real-model guard, a real Redis server and per-test key prefixes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from orchestrator.models import guard
+
+REDIS_URL = os.environ.get("BREADTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True)
+def _real_model_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Block real model calls unless the test is marked ``real_model``."""
+    allowed = request.node.get_closest_marker("real_model") is not None
+    with guard.real_models_blocked(not allowed):
+        yield
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A key prefix of this test's own; the test's keys are deleted afterwards."""
+    return f"breadth-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str, namespace: str) -> AsyncIterator[aioredis.Redis]:
+    """A client of the real Redis server; deletes every key under ``namespace`` afterwards."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        pytest.fail(
+            f"no Redis server answers at {redis_url!r} ({exc}); start one "
+            f"(`redis-server --port 6379 --save '' --daemonize yes`) or set BREADTH_TEST_REDIS_URL"
+        )
+    yield client
+    async for key in client.scan_iter(match=f"{namespace}*", count=500):
+        await client.delete(key)
+    await client.aclose()
