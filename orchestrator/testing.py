@@ -20,6 +20,7 @@ from orchestrator.errors import BackendUnavailable
 from orchestrator.models.protocol import (
     Choice,
     Completion,
+    FinishReason,
     GenerateRequest,
     StreamChunk,
     TokenLogprob,
@@ -84,14 +85,15 @@ class ScriptedModel:
             last_user = next(
                 (m.content for m in reversed(request.messages) if m.role == "user"), ""
             )
-            raw = next((v for k, v in script.items() if k != "*" and k in last_user), None)
-            if raw is None:
+            found = next((v for k, v in script.items() if k != "*" and k in last_user), None)
+            if found is None:
                 if "*" not in script:
                     raise AssertionError(
                         f"scripted model {self.name!r} has no reply for {last_user[:200]!r}; "
                         f"add a matching key (or '*') to the script"
                     )
-                raw = script["*"]
+                found = script["*"]
+            raw = found
         else:
             position = next(self._counter)
             if position >= len(script):
@@ -131,7 +133,7 @@ class ScriptedModel:
                     logprobs = [
                         TokenLogprob(token=t, logprob=reply.logprob) for t in split_tokens(text)
                     ]
-                finish = "length" if reply.finish_reason == "length" else "stop"
+                finish: FinishReason = "length" if reply.finish_reason == "length" else "stop"
                 choices.append(Choice(index=i, text=text, finish_reason=finish, logprobs=logprobs))
             prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
             return Completion(
