@@ -1,1 +1,1 @@
-"""Operators that think: the lead planner, researcher subagents and the synthesizer."""
+"""Agents: the lead planner, researcher subagents, synthesizer and the parallel-reasoning strategies."""

@@ -1,1 +1,1 @@
-"""Built-in agent graphs, shipped as YAML files and resolvable by name."""
+"""Built-in agent graphs (YAML), resolvable by name."""

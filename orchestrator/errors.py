@@ -88,7 +88,25 @@ class BudgetExceeded(BreadthError):
 
 
 class BackendUnavailable(BreadthError):
-    """A model replica cannot be reached, or every replica failed."""
+    """A model replica cannot be reached, or every replica failed.
+
+    ``retryable`` says whether another attempt (on this or another replica) may
+    succeed: true for refused connections, timeouts, 5xx and 429; false for a
+    request the server rejects (other 4xx). ``status`` is the HTTP status, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        status: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.retryable = retryable
+        self.status = status
+        self.url = url
+        super().__init__(message)
 
 
 class StoreUnavailable(BreadthError):

@@ -1,1 +1,1 @@
-"""The tool registry and the built-in tools (corpus search and read)."""
+"""Tools agents can call: the registry and the built-in tools."""

@@ -1,0 +1,193 @@
+"""The agent graph spec: what a user writes in ``graphs/*.yaml``, as pydantic models.
+
+Every model forbids unknown fields, so a typo is an error rather than a silent default.
+The field descriptions become the JSON Schema that ``breadth schema`` prints for editors.
+Cross-references (an agent's model, a node's agent and op, edges between nodes, loops)
+are checked by ``orchestrator.graph.checks``; the models check one value at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orchestrator.budget import Budgets
+
+START = "START"
+END = "END"
+
+_CONDITION_TESTS = ("equals", "not_equals", "in", "truthy")
+
+
+class ModelSpec(BaseModel):
+    """A model the graph's agents can use: its servers and generation defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[str] = Field(
+        default_factory=list,
+        description=(
+            "OpenAI-compatible base URLs of the servers to use (e.g. "
+            "'http://127.0.0.1:8000/v1'). Empty: the job's default pool (the CLI's "
+            "--model-url servers, or the embedded model)."
+        ),
+    )
+    model: str | None = Field(
+        default=None, description="Served model name sent with each request; None: the server's."
+    )
+    temperature: float = Field(
+        default=0.7, ge=0.0, le=2.0, description="Default sampling temperature of its agents."
+    )
+    max_tokens: int = Field(
+        default=512, ge=1, le=131_072, description="Default completion length limit of its agents."
+    )
+
+
+class AgentSpec(BaseModel):
+    """An agent: a model, a system prompt and the tools it may call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="default", description="Name of a model under 'models'.")
+    system: str | None = Field(
+        default=None, description="System prompt override; None: the op's built-in prompt."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Overrides the model's temperature."
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=131_072, description="Overrides the model's max_tokens."
+    )
+    tools: list[str] = Field(
+        default_factory=list, description="Names of the tools the agent may call."
+    )
+    max_steps: int = Field(
+        default=4, ge=1, le=50, description="Most model calls in one tool-using agent loop."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form settings read by the ops using the agent."
+    )
+
+
+class NodeSpec(BaseModel):
+    """A stage of the job: an op (``plan``, ``research``, ...) run by an agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: str = Field(description="Name of a registered op: plan, research, synthesize, ...")
+    agent: str | None = Field(
+        default=None, description="Name of an agent under 'agents'; None: the op needs no model."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Settings of the op (e.g. max_subquestions)."
+    )
+    max_visits: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description=(
+            "How many times the node may run in one job. A loop needs a node with "
+            "max_visits > 1; once a node has run that often, edges into it are skipped."
+        ),
+    )
+
+
+class Condition(BaseModel):
+    """A test on one value of the job state; exactly one of the tests must be given.
+
+    ``field`` is a key of the state, or a dotted path into nested mappings
+    (``verdict.accepted``); a missing key reads as null.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    field: str = Field(
+        min_length=1, description="State key, or dotted path into nested mappings; missing: null."
+    )
+    equals: Any = Field(default=None, description="Holds if the value equals this.")
+    not_equals: Any = Field(default=None, description="Holds if the value differs from this.")
+    in_: list[Any] | None = Field(
+        default=None, alias="in", description="Holds if the value is one of these."
+    )
+    truthy: bool | None = Field(
+        default=None,
+        description="true: holds if the value is truthy (non-empty, non-zero); false: if falsy.",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_test(self) -> Condition:
+        given = [t for t in _CONDITION_TESTS if self._has_test(t)]
+        if len(given) != 1:
+            raise ValueError(
+                f"a condition takes exactly one test of {', '.join(_CONDITION_TESTS)}; "
+                f"got {given or 'none'}: keep one (write two edges for two tests)"
+            )
+        return self
+
+    def _has_test(self, test: str) -> bool:
+        return ("in_" if test == "in" else test) in self.model_fields_set
+
+    @property
+    def test(self) -> str:
+        """The name of the test this condition uses (``equals``, ``in``, ...)."""
+        return next(t for t in _CONDITION_TESTS if self._has_test(t))
+
+
+class EdgeSpec(BaseModel):
+    """A transition: after ``from`` finishes, go to ``to`` (if ``when`` holds).
+
+    The edges leaving a node are tried in file order, conditional ones first; its one
+    edge without ``when`` is the fallback.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from", description="Source node name, or START.")
+    to: str = Field(description="Target node name, or END.")
+    when: Condition | None = Field(
+        default=None, description="Take this edge only if the condition holds."
+    )
+
+
+class GraphSpec(BaseModel):
+    """An agent graph: models, agents, nodes, the edges between them, and the job's budgets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Name of the graph, shown in job listings.")
+    description: str = Field(default="", description="What the graph does; first line: summary.")
+    version: int = Field(default=1, ge=1, description="Version of the graph format.")
+    models: dict[str, ModelSpec] = Field(
+        default_factory=lambda: {"default": ModelSpec()},
+        description="Models by name; 'default' is what agents use unless they name another.",
+    )
+    agents: dict[str, AgentSpec] = Field(
+        default_factory=dict, description="Agents by name, referenced by nodes."
+    )
+    nodes: dict[str, NodeSpec] = Field(
+        min_length=1, description="Nodes by name; START and END are reserved."
+    )
+    edges: list[EdgeSpec] = Field(
+        default_factory=list, description="Transitions between nodes, from START to END."
+    )
+    budgets: Budgets = Field(
+        default_factory=Budgets, description="Limits of a job run with this graph."
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _default_model_exists(cls, models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        # Agents name "default" unless told otherwise: it is always defined.
+        return {"default": ModelSpec(), **models}
+
+    def edges_from(self, node: str) -> list[EdgeSpec]:
+        """The edges leaving ``node`` (a node name or START), in file order."""
+        return [edge for edge in self.edges if edge.from_ == node]
+
+
+def graph_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a graph file, for editors (``breadth schema``)."""
+    schema = GraphSpec.model_json_schema(by_alias=True)
+    schema["title"] = "breadth agent graph"
+    return schema

@@ -1,0 +1,70 @@
+"""Every Redis key breadth writes, built by functions: the store's whole layout in one place.
+
+All keys live under the store's namespace; everything of one job under ``{ns}:job:{id}:``::
+
+    {ns}:jobs                      sorted set  job id -> created_at, for list_jobs
+    {ns}:job:{id}:record           string      the JobRecord as JSON
+    {ns}:job:{id}:results          hash        task content key -> TaskResult JSON
+    {ns}:job:{id}:artifacts        hash        artifact name -> text
+    {ns}:job:{id}:events           stream      one entry per Event, its JSON in field "event"
+"""
+
+from __future__ import annotations
+
+import re
+
+from orchestrator.errors import ConfigError
+
+NAMESPACE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+EVENT_FIELD = "event"
+
+_NAMESPACE_RE = re.compile(NAMESPACE_PATTERN)
+_GLOB_SPECIAL = re.compile(r"([\\*?\[\]])")
+
+
+def check_namespace(namespace: str) -> str:
+    """Return ``namespace`` if it is a valid key prefix, else raise ``ConfigError``.
+
+    ``:`` and glob characters are refused so one namespace's keys can never match
+    another's (``a`` and ``a:job`` would overlap) nor a key pattern.
+    """
+    if not _NAMESPACE_RE.match(namespace):
+        raise ConfigError(
+            f"namespace {namespace!r} is not a valid key prefix: it must be 1-64 letters, "
+            f"digits, '_', '.' or '-'; pass e.g. --namespace breadth-dev"
+        )
+    return namespace
+
+
+def jobs_index(ns: str) -> str:
+    return f"{ns}:jobs"
+
+
+def _job_prefix(ns: str, job_id: str) -> str:
+    return f"{ns}:job:{job_id}:"
+
+
+def job(ns: str, job_id: str) -> str:
+    return _job_prefix(ns, job_id) + "record"
+
+
+def results(ns: str, job_id: str) -> str:
+    return _job_prefix(ns, job_id) + "results"
+
+
+def artifacts(ns: str, job_id: str) -> str:
+    return _job_prefix(ns, job_id) + "artifacts"
+
+
+def events(ns: str, job_id: str) -> str:
+    return _job_prefix(ns, job_id) + "events"
+
+
+def job_keys(ns: str, job_id: str) -> tuple[str, ...]:
+    """Every key that holds data of one job (the index entry aside)."""
+    return (job(ns, job_id), results(ns, job_id), artifacts(ns, job_id), events(ns, job_id))
+
+
+def job_keys_pattern(ns: str, job_id: str) -> str:
+    """A SCAN pattern that matches every key of one job (to prove a deletion complete)."""
+    return _GLOB_SPECIAL.sub(r"\\\1", _job_prefix(ns, job_id)) + "*"
