@@ -1,1 +1,1 @@
-"""Agents: the lead planner, researcher subagents, synthesizer and the parallel-reasoning strategies."""
+"""Agents: the lead planner, researchers, synthesizer and the parallel-reasoning strategies."""
