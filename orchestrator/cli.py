@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.errors import BreadthError, ConfigError
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args, console)
     except BreadthError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
@@ -188,7 +189,7 @@ async def _research(args: argparse.Namespace, console: Console) -> int:
         err.print(_summary(record), highlight=False)
     if record.state != "done":
         Console(stderr=True).print(
-            f"[bold red]job {record.id} {record.state}:[/] {record.error}\n"
+            f"[bold red]job {record.id} {record.state}:[/] {escape(str(record.error))}\n"
             f"Finished tasks are stored; resume with `breadth research --resume {record.id}`",
             highlight=False,
             soft_wrap=True,

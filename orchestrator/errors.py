@@ -1,6 +1,7 @@
 """breadth's error tree: every error says who must act and how.
 
 - ``GraphSpecError``: the user who wrote an agent graph YAML (file, line, field).
+- ``GraphRunError``: an agent graph ran more steps than its ``max_visits`` allow.
 - ``PlanError``: the model returned a plan that is not a valid DAG; fed back to it
   as a retry, raised when the retries are spent (with the last output).
 - ``ModelOutputError``: a model returned text that does not match the schema asked for.
@@ -48,6 +49,10 @@ class GraphSpecError(BreadthError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in agent graph:"
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class GraphRunError(BreadthError):
+    """An agent graph ran more node steps than its ``max_visits`` allow (a runtime fault)."""
 
 
 class PlanError(BreadthError):

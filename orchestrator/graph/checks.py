@@ -19,7 +19,8 @@ from typing import Any
 from orchestrator.graph.spec import END, START
 from orchestrator.graph.yaml_lines import DataPath
 
-_NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# LangGraph reserves names that start with "__" (``__start__``, ``__end__``).
+_NODE_NAME = re.compile(r"^(?!__)[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,15 @@ class _Outline:
 
 
 def graph_findings(
-    data: Any, *, known_ops: Collection[str], known_tools: Collection[str] | None = None
+    data: Any,
+    *,
+    known_ops: Collection[str] | None = None,
+    known_tools: Collection[str] | None = None,
 ) -> list[Finding]:
-    """Every cross-reference and shape problem of a graph's raw data (``[]``: none)."""
+    """Every cross-reference and shape problem of a graph's raw data (``[]``: none).
+
+    ``known_ops`` / ``known_tools`` None: op / tool names are not checked.
+    """
     if not isinstance(data, Mapping):
         return []
     outline = _outline(data)
@@ -78,12 +85,13 @@ def _outline(data: Mapping[str, Any]) -> _Outline:
     outline = _Outline()
     models = data.get("models")
     if isinstance(models, Mapping):
-        outline.models |= {str(name) for name in models}
+        outline.models |= {name for name in models if isinstance(name, str)}
     for section, target in (("agents", outline.agents), ("nodes", outline.nodes)):
         entries = data.get(section)
         if isinstance(entries, Mapping):
             for name, entry in entries.items():
-                target[str(name)] = entry if isinstance(entry, Mapping) else {}
+                if isinstance(name, str):  # pydantic reports names of another type
+                    target[name] = entry if isinstance(entry, Mapping) else {}
     edges = data.get("edges")
     if isinstance(edges, list):
         for index, edge in enumerate(edges):
@@ -106,7 +114,8 @@ def _agent_findings(outline: _Outline, known_tools: Collection[str] | None) -> l
                 Finding(
                     ("agents", name, "model"),
                     f"agent {name!r} uses model {model!r}, which is not defined under 'models' "
-                    f"(defined: {', '.join(sorted(outline.models))}){suggestion(model, outline.models)}; "
+                    f"(defined: {', '.join(sorted(outline.models))})"
+                    f"{suggestion(model, outline.models)}; "
                     f"define it there or use a defined one",
                 )
             )
@@ -126,7 +135,7 @@ def _agent_findings(outline: _Outline, known_tools: Collection[str] | None) -> l
     return findings
 
 
-def _node_findings(outline: _Outline, known_ops: Collection[str]) -> list[Finding]:
+def _node_findings(outline: _Outline, known_ops: Collection[str] | None) -> list[Finding]:
     findings = []
     for name, node in outline.nodes.items():
         if name in (START, END) or not _NODE_NAME.match(name):
@@ -134,12 +143,12 @@ def _node_findings(outline: _Outline, known_ops: Collection[str]) -> list[Findin
                 Finding(
                     ("nodes", name),
                     f"node name {name!r} is not allowed: use letters, digits, '_' and '-', "
-                    f"starting with a letter or '_'; START and END are reserved for the "
-                    f"graph's entry and exit",
+                    f"starting with a letter or '_' (not '__'); START and END are reserved "
+                    f"for the graph's entry and exit",
                 )
             )
         op = node.get("op")
-        if isinstance(op, str) and op not in known_ops:
+        if known_ops is not None and isinstance(op, str) and op not in known_ops:
             findings.append(
                 Finding(
                     ("nodes", name, "op"),
@@ -276,9 +285,7 @@ def _fallback_findings(outline: _Outline) -> list[Finding]:
     return findings
 
 
-def _endless_loop_findings(
-    outline: _Outline, successors: Mapping[str, set[str]]
-) -> list[Finding]:
+def _endless_loop_findings(outline: _Outline, successors: Mapping[str, set[str]]) -> list[Finding]:
     """A loop whose nodes all have ``max_visits: 1`` could never go round a second time."""
     findings = []
     grouped: set[str] = set()

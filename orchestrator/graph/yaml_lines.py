@@ -128,7 +128,8 @@ class _Converter:
     def _note_duplicates(self, node: yaml.MappingNode, path: DataPath) -> None:
         first_lines: dict[Any, int] = {}
         for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            merge_key = key_node.tag == "tag:yaml.org,2002:merge"
+            if not isinstance(key_node, yaml.ScalarNode) or merge_key:
                 continue
             key = self._key(key_node)
             line = key_node.start_mark.line + 1
