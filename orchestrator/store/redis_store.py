@@ -8,8 +8,9 @@ redis traceback reaches a user.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -27,6 +28,10 @@ CONNECT_TIMEOUT_S = 5.0
 P = ParamSpec("P")
 R = TypeVar("R")
 S = TypeVar("S", bound="RedisStore")
+# XREAD's reply (RESP2): [(stream, [(entry id, {field: value})])], bytes unless decoded.
+_StreamReply: TypeAlias = list[
+    tuple[bytes | str, list[tuple[bytes | str, dict[bytes | str, bytes | str]]]]
+]
 
 
 def check_redis_url(url: str) -> str:
@@ -74,10 +79,12 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
-def _reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException) -> str:
     """The operating system's words for a connection error, else redis-py's message."""
     cause: BaseException | None = exc
     while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno)
         if isinstance(cause, OSError) and cause.strerror:
             return cause.strerror
         cause = cause.__cause__ or cause.__context__
@@ -104,7 +111,7 @@ _AUTH_ERRORS = (
 def describe_redis_error(exc: rexc.RedisError, url: str) -> StoreUnavailable:
     """Translate a redis exception into a ``StoreUnavailable`` that names URL, rule and fix."""
     shown = redact_url(url)
-    switch = "or pass --redis-url / set BREADTH_REDIS_URL"
+    switch = "or leave out --redis-url and unset BREADTH_REDIS_URL to use the embedded store"
     if isinstance(exc, _AUTH_ERRORS):
         text = (
             f"the Redis server at {shown!r} refused the credentials ({exc}); put the right "
@@ -113,10 +120,8 @@ def describe_redis_error(exc: rexc.RedisError, url: str) -> StoreUnavailable:
     elif isinstance(exc, rexc.BusyLoadingError):
         text = f"the Redis server at {shown!r} is still loading its data ({exc}); retry shortly"
     elif isinstance(exc, rexc.ConnectionError | rexc.TimeoutError):
-        text = (
-            f"no Redis server answers at {shown!r} ({_reason(exc)}); "
-            f"{_start_hint(url)} {switch}"
-        )
+        reason = error_reason(exc)
+        text = f"no Redis server answers at {shown!r} ({reason}); {_start_hint(url)} {switch}"
     elif isinstance(exc, rexc.ReadOnlyError):
         text = (
             f"the Redis server at {shown!r} is a read-only replica ({exc}); "
@@ -135,7 +140,7 @@ def describe_redis_error(exc: rexc.RedisError, url: str) -> StoreUnavailable:
     elif isinstance(exc, rexc.ResponseError) and "unknown command" in str(exc).lower():
         text = (
             f"the Redis server at {shown!r} lacks a command breadth needs ({exc}); "
-            f"breadth needs Redis 5 or newer (streams) {switch}"
+            f"breadth needs Redis 5 or newer (streams): upgrade it, {switch}"
         )
     elif isinstance(exc, rexc.ResponseError) and str(exc).startswith("WRONGTYPE"):
         text = (
@@ -215,7 +220,9 @@ class RedisStore:
         if limit <= 0:
             return []
         ns = self.namespace
-        ids = await self._client.zrevrange(keys.jobs_index(ns), 0, limit - 1)
+        ids = cast(
+            "list[bytes | str]", await self._client.zrevrange(keys.jobs_index(ns), 0, limit - 1)
+        )
         if not ids:
             return []
         raws = await self._client.mget([keys.job(ns, _text(i)) for i in ids])
@@ -223,9 +230,7 @@ class RedisStore:
 
     @_translated
     async def put_result(self, job_id: str, key: str, result: TaskResult) -> None:
-        await self._client.hset(
-            keys.results(self.namespace, job_id), key, result.model_dump_json()
-        )
+        await self._client.hset(keys.results(self.namespace, job_id), key, result.model_dump_json())
 
     @_translated
     async def get_result(self, job_id: str, key: str) -> TaskResult | None:
@@ -259,11 +264,14 @@ class RedisStore:
         self, job_id: str, after: str = "0", *, count: int = 1000, block_ms: int | None = None
     ) -> list[tuple[str, Event]]:
         stream = keys.events(self.namespace, job_id)
-        reply = await self._client.xread({stream: after}, count=count, block=block_ms)
+        reply = cast(
+            "_StreamReply | None",
+            await self._client.xread({stream: after}, count=count, block=block_ms),
+        )
         events: list[tuple[str, Event]] = []
         for _name, entries in reply or []:
             for stream_id, fields in entries:
-                raw = fields.get(keys.EVENT_FIELD.encode(), fields.get(keys.EVENT_FIELD))
+                raw = fields.get(keys.EVENT_FIELD.encode()) or fields[keys.EVENT_FIELD]
                 events.append((_text(stream_id), Event.model_validate_json(raw)))
         return events
 
