@@ -7,10 +7,12 @@ its collaborators.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.executors.base import Executor
 from orchestrator.graph.context import OpRegistry
 from orchestrator.job import JobRecord, JobRequest
 from orchestrator.models.factory import build_model
@@ -99,20 +101,31 @@ async def research(
     corpus = Corpus.load_folder(Path(corpus_dir)) if corpus_dir else Corpus.builtin()
     tools = corpus_tools(corpus)
     model = build_settings_model(settings)
-    executor = LocalExecutor()
+    executor: Executor = LocalExecutor()
+    ops = builtin_ops()
+    tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if settings.otlp_endpoint:
+        # Tracing wraps the seams: job span → node spans → task spans → LLM call spans.
+        from orchestrator.tracing import instrument_executor, instrument_ops, span
+
+        executor = instrument_executor(executor)
+        ops = instrument_ops(ops)
+        attributes = {"breadth.graph": request.graph, "breadth.resume": resume}
+        tracing = span("job", tracer_provider=None, **attributes)
     try:
-        return await run_job(
-            request,
-            store=store,
-            model=model,
-            executor=executor,
-            ops=builtin_ops(),
-            tools=tools,
-            known_tools=builtin_tool_names(),
-            resume=resume,
-            listeners=listeners,
-            on_start=on_start if callable(on_start) else None,
-        )
+        with tracing:
+            return await run_job(
+                request,
+                store=store,
+                model=model,
+                executor=executor,
+                ops=ops,
+                tools=tools,
+                known_tools=builtin_tool_names(),
+                resume=resume,
+                listeners=listeners,
+                on_start=on_start if callable(on_start) else None,
+            )
     finally:
         await executor.aclose()
         await model.aclose()

@@ -31,7 +31,7 @@ def backoff_delay(
     The wait doubles with each attempt and is scaled by a random factor in [0.5, 1.5),
     so that tasks that failed together do not retry in lockstep.
     """
-    return min(max_s, base_s * 2 ** (attempt - 1) * (0.5 + rng.random()))
+    return float(min(max_s, base_s * 2 ** (attempt - 1) * (0.5 + rng.random())))
 
 
 def describe_error(exc: BaseException) -> str:
