@@ -34,7 +34,8 @@ _URL_RULE = "http(s)://host[:port][/path], e.g. http://127.0.0.1:8000/v1"
 def validate_model_url(url: str) -> str:
     """The normalised API root of a model server URL (``.../v1``), or ``ConfigError``.
 
-    A URL without a path gets ``/v1`` appended; a trailing slash is dropped.
+    A URL without a path gets ``/v1`` appended; a trailing slash and a pasted endpoint
+    suffix (``/chat/completions``) are dropped.
     """
     value = url.strip() if isinstance(url, str) else url
     problem = None
@@ -66,7 +67,7 @@ def validate_model_url(url: str) -> str:
             f"model server URL {url!r} is invalid: {problem}; the rule is {_URL_RULE}; {fix}"
         )
     assert isinstance(value, str)
-    root = value.rstrip("/")
+    root = value.rstrip("/").removesuffix("/chat/completions")
     if not urlsplit(root).path:
         root += "/v1"
     return root
@@ -115,6 +116,8 @@ class OpenAIReplica:
             completion = completion_from_body(body, replica=self.name)
         except WireFormatError as exc:
             raise self._malformed(str(exc)) from None
+        if not completion.choices:
+            raise self._malformed("the completion has no choices")
         missing = request.n - len(completion.choices)
         if missing > 0:
             # Some servers (llama.cpp's) return one choice whatever n is: top up.
@@ -268,7 +271,10 @@ class OpenAIReplica:
                 False,
             )
         else:
-            fix, retryable = "the request was rejected; fix the request or the server's limits", False
+            fix, retryable = (
+                "the request was rejected; fix the request or the server's limits",
+                False,
+            )
         verb = "is rate limiting requests" if status == 429 else "failed"
         if 400 <= status < 500 and status != 429:
             verb = "rejected the request"

@@ -84,9 +84,7 @@ def _message_text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # content parts: keep the text ones
-        return "".join(
-            str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-        )
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
     if content is None:
         return ""
     raise WireFormatError(f"message content must be a string or a list of parts, got {content!r}")
@@ -105,7 +103,13 @@ def request_from_body(body: Mapping[str, Any]) -> GenerateRequest:
         if not isinstance(m, Mapping):
             raise WireFormatError(f"messages[{i}] must be an object, got {m!r}")
         messages.append(
-            ChatMessage(role=m.get("role"), content=_message_text(m.get("content")), name=m.get("name"))
+            ChatMessage.model_validate(
+                {
+                    "role": m.get("role"),
+                    "content": _message_text(m.get("content")),
+                    "name": m.get("name"),
+                }
+            )
         )
     stop = body.get("stop")
     if isinstance(stop, str):

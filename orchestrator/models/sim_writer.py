@@ -18,11 +18,14 @@ from orchestrator.models.protocol import GenerateRequest
 from orchestrator.testing import ScriptedModel
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
-_STOPWORDS = frozenset(
-    "that this with from have what when where which will would could should about "
-    "their there these those into your them then than they been were does more most "
-    "some such only also very just over each answer question please write".split()
-)
+# fmt: off
+_STOPWORDS = frozenset([
+    "that", "this", "with", "from", "have", "what", "when", "where", "which", "will", "would",
+    "could", "should", "about", "their", "there", "these", "those", "into", "your", "them",
+    "then", "than", "they", "been", "were", "does", "more", "most", "some", "such", "only",
+    "also", "very", "just", "over", "each", "answer", "question", "please", "write",
+])
+# fmt: on
 _FILLER = ["the system", "the evidence", "this approach", "the result", "the design"]
 _TEMPLATES = [
     "In short, {a} depends on {b}.",
@@ -55,7 +58,11 @@ def plausible_text(request: GenerateRequest, index: int, sentences: int = 4) -> 
 
 
 def example_from_schema(
-    schema: dict[str, Any], rng: random.Random, *, root: dict[str, Any] | None = None, depth: int = 0
+    schema: dict[str, Any],
+    rng: random.Random,
+    *,
+    root: dict[str, Any] | None = None,
+    depth: int = 0,
 ) -> Any:
     """A value that follows ``schema`` (objects, arrays, enums, refs, anyOf; best effort)."""
     root = schema if root is None else root
@@ -97,8 +104,8 @@ def example_from_schema(
         low = int(schema.get("minimum", 0))
         return rng.randint(low, int(schema.get("maximum", low + 9)))
     if kind == "number":
-        low = float(schema.get("minimum", 0.0))
-        return round(rng.uniform(low, float(schema.get("maximum", low + 1.0))), 3)
+        floor = float(schema.get("minimum", 0.0))
+        return round(rng.uniform(floor, float(schema.get("maximum", floor + 1.0))), 3)
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -115,7 +115,9 @@ def _cut(choice: Choice, request: GenerateRequest) -> _Reply:
         for lp in logprobs:
             if room <= 0:
                 break
-            kept.append(lp if len(lp.token) <= room else lp.model_copy(update={"token": lp.token[:room]}))
+            kept.append(
+                lp if len(lp.token) <= room else lp.model_copy(update={"token": lp.token[:room]})
+            )
             room -= len(lp.token)
         logprobs, finish = kept, "stop"
     if len(logprobs) > request.max_tokens:
@@ -242,7 +244,10 @@ class SimulatorServer:
             prompt_tokens=completion.usage.prompt_tokens,
             completion_tokens=sum(len(r.pieces) for r in replies),
         )
-        meta = {"completion_id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time())}
+        meta: dict[str, Any] = {
+            "completion_id": f"chatcmpl-{uuid.uuid4().hex}",
+            "created": int(time.time()),
+        }
         if raw.get("stream"):
             events = self._stream(request, replies, usage, meta)
             return StreamingResponse(events, media_type="text/event-stream")
@@ -291,7 +296,9 @@ class SimulatorServer:
                         )
                         yield self._event(meta, chunk=chunk)
             for r in replies:
-                yield self._event(meta, chunk=StreamChunk(index=r.index, finish_reason=r.finish_reason))
+                yield self._event(
+                    meta, chunk=StreamChunk(index=r.index, finish_reason=r.finish_reason)
+                )
             yield self._event(meta, usage=usage)
             yield encode_data(DONE)
             finished = True
