@@ -114,10 +114,30 @@ async def run_job(
         on_start(record)
     sink = StoreEventSink(store, list(listeners or []))
     budget = BudgetTracker(spec.budgets)
+    models = job_models(spec, model)
+    try:
+        return await _run(spec, ops, record, store, models, executor, budget, sink, tools)
+    finally:
+        # The graph's own model pools belong to this job; the default model to the caller.
+        for replica in {id(m): m for m in models.values() if m is not model}.values():
+            await replica.aclose()
+
+
+async def _run(
+    spec: GraphSpec,
+    ops: OpRegistry,
+    record: JobRecord,
+    store: Store,
+    models: dict[str, Replica],
+    executor: Executor,
+    budget: BudgetTracker,
+    sink: StoreEventSink,
+    tools: Any,
+) -> JobRecord:
     ctx = RunContext(
         job_id=record.id,
         question=record.request.question,
-        models=job_models(spec, model),
+        models=models,
         store=store,
         executor=executor,
         budget=budget,
