@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -11,8 +12,9 @@ from orchestrator.events import Event
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec, GraphSpec, ModelSpec, NodeSpec
-from orchestrator.models.protocol import Replica
+from orchestrator.models.protocol import Completion, GenerateRequest, Replica, StreamChunk
 from orchestrator.store.base import Store
+from orchestrator.testing import ScriptedModel
 
 
 @dataclass
@@ -67,3 +69,56 @@ def make_context(
         tools=tools,
     )
     return ctx, log
+
+
+class Rendezvous:
+    """Requests that arrive here wait until ``size`` of them are in flight together.
+
+    If the operator sent them one after another, the first would never be released: a
+    group completing proves they ran concurrently.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.arrived = 0
+        self.groups = 0
+        self.event = asyncio.Event()
+
+    async def arrive(self) -> None:
+        event = self.event
+        self.arrived += 1
+        if self.arrived == self.size:
+            self.arrived, self.groups, self.event = 0, self.groups + 1, asyncio.Event()
+            event.set()
+        # A guard against a deadlock (sequential calls), not a timing assertion.
+        await asyncio.wait_for(event.wait(), timeout=10)
+
+
+class Gated:
+    """A replica whose requests matching ``gate`` meet at a rendezvous before answering."""
+
+    def __init__(
+        self,
+        inner: ScriptedModel,
+        rendezvous: Rendezvous,
+        gate: Callable[[GenerateRequest], bool],
+    ) -> None:
+        self.name = inner.name
+        self.inner = inner
+        self.rendezvous = rendezvous
+        self.gate = gate
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        if self.gate(request):
+            await self.rendezvous.arrive()
+        return await self.inner.generate(request)
+
+    def stream(self, request: GenerateRequest) -> AsyncIterator[StreamChunk]:
+        return self.inner.stream(request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def last_user(request: GenerateRequest) -> str:
+    return next(m.content for m in reversed(request.messages) if m.role == "user")

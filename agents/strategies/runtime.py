@@ -11,18 +11,21 @@ and counts every branch's tokens. Strategies compose: a strategy whose params ta
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.common import agent_replica, budget_error, build_request
-from orchestrator.errors import ConfigError
+from orchestrator.errors import BudgetExceeded, ConfigError
 from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec
 from orchestrator.models.protocol import ChatMessage, Choice, StreamChunk
 from orchestrator.usage import TokenUsage
+
+T = TypeVar("T")
 
 
 class InnerStrategy(BaseModel):
@@ -231,3 +234,39 @@ async def run_strategy(
     defn = get_strategy(name, where=where)
     params = parse_params(defn, raw_params, where=where)
     return await defn.run(branches, params, list(messages))
+
+
+def question_of(messages: Sequence[ChatMessage]) -> str:
+    """The question a strategy answers: the last user message."""
+    return next((m.content for m in reversed(messages) if m.role == "user"), "").strip()
+
+
+async def run_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run ``jobs`` concurrently; the first error cancels the rest and is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(job) for job in jobs]
+    except BaseExceptionGroup as errors:
+        raise errors.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def gather_within_budget(
+    jobs: Sequence[Coroutine[Any, Any, T]],
+) -> tuple[list[T | None], BudgetExceeded | None]:
+    """Run ``jobs`` concurrently; a job stopped by the budget yields None (anytime results).
+
+    Any other error cancels the rest and propagates. Returns the results in order and
+    the first budget stop, if any.
+    """
+    stops: list[BudgetExceeded] = []
+
+    async def guarded(job: Coroutine[Any, Any, T]) -> T | None:
+        try:
+            return await job
+        except BudgetExceeded as exc:
+            stops.append(exc)
+            return None
+
+    results = await run_all([guarded(job) for job in jobs])
+    return results, (stops[0] if stops else None)

@@ -1,3 +1,9 @@
 """The strategy operators; importing this package registers every one of them."""
 
-from agents.strategies.operators import vote  # noqa: F401
+from agents.strategies.operators import (
+    aggregation,  # noqa: F401
+    debate,  # noqa: F401
+    judges,  # noqa: F401
+    tournament,  # noqa: F401
+    vote,  # noqa: F401
+)

@@ -9,7 +9,6 @@ endpoint, optionally step by step as a process reward model would (Lightman et a
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -19,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from agents.common import clip
 from agents.strategies.beam import StepAggregation, aggregate_step_scores
 from agents.strategies.reward import RewardClient
-from agents.strategies.runtime import Branches, InnerStrategy, StrategyOutcome, register_strategy
+from agents.strategies.runtime import (
+    Branches,
+    InnerStrategy,
+    StrategyOutcome,
+    gather_within_budget,
+    question_of,
+    register_strategy,
+)
 from agents.strategies.verify import read_score, split_steps, step_prefixes
 from agents.strategies.voting import (
     SELECTION_INSTRUCTION,
@@ -43,42 +49,6 @@ SCORE_SCHEMA: dict[str, Any] = {
 }
 
 JUDGE_SYSTEM = "You are a strict, fair grader. Judge only what is written."
-
-
-def question_of(messages: Sequence[ChatMessage]) -> str:
-    """The question a strategy answers: the last user message."""
-    return next((m.content for m in reversed(messages) if m.role == "user"), "").strip()
-
-
-async def run_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run ``jobs`` concurrently; the first error cancels the rest and is raised as itself."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(job) for job in jobs]
-    except BaseExceptionGroup as errors:
-        raise errors.exceptions[0] from None
-    return [task.result() for task in tasks]
-
-
-async def gather_within_budget(
-    jobs: Sequence[Coroutine[Any, Any, T]],
-) -> tuple[list[T | None], BudgetExceeded | None]:
-    """Run ``jobs`` concurrently; a job stopped by the budget yields None (anytime results).
-
-    Any other error cancels the rest and propagates. Returns the results in order and
-    the first budget stop, if any.
-    """
-    stops: list[BudgetExceeded] = []
-
-    async def guarded(job: Coroutine[Any, Any, T]) -> T | None:
-        try:
-            return await job
-        except BudgetExceeded as exc:
-            stops.append(exc)
-            return None
-
-    results = await run_all([guarded(job) for job in jobs])
-    return results, (stops[0] if stops else None)
 
 
 @dataclass

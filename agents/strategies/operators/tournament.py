@@ -29,11 +29,16 @@ from agents.strategies.operators.judges import (
     JUDGE_SYSTEM,
     JudgeScorer,
     draw_candidates,
+)
+from agents.strategies.runtime import (
+    Branches,
+    InnerStrategy,
+    StrategyOutcome,
     gather_within_budget,
     question_of,
+    register_strategy,
     run_all,
 )
-from agents.strategies.runtime import Branches, InnerStrategy, StrategyOutcome, register_strategy
 from orchestrator.models.protocol import ChatMessage
 
 VERDICT_SCHEMA: dict[str, Any] = {

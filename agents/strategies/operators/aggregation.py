@@ -1,0 +1,309 @@
+"""``aggregate`` and ``moa``: merge several candidate answers into one better answer.
+
+``aggregate`` samples a population of candidates in one request and has an aggregator
+agent synthesize them; with ``rounds > 0`` it is Recursive Self-Aggregation
+(Venkatraman et al., 2025, arXiv:2509.26626): each round builds a new population whose
+members each aggregate a random subset of the previous one. ``moa`` is Mixture-of-Agents
+(Wang et al., 2024, arXiv:2406.04692): layers of proposers, each seeing the previous
+layer's outputs, then an aggregator.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agents.common import clip
+from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
+from agents.strategies.population import (
+    aggregation_prompt,
+    check_population,
+    layer_inputs,
+    moa_system_prompt,
+    sample_subsets,
+)
+from agents.strategies.runtime import (
+    Branches,
+    StrategyOutcome,
+    gather_within_budget,
+    register_strategy,
+)
+from agents.strategies.voting import majority_vote
+from orchestrator.errors import BudgetExceeded, ModelOutputError
+from orchestrator.graph.spec import AgentSpec
+from orchestrator.models.protocol import ChatMessage
+
+T = TypeVar("T")
+
+
+def ask(messages: Sequence[ChatMessage], prompt: str) -> list[ChatMessage]:
+    """The conversation with its last user message (the question) replaced by ``prompt``."""
+    return [*messages[:-1], ChatMessage(role="user", content=prompt)]
+
+
+class AggregateParams(BaseModel):
+    """Settings of ``aggregate``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    population: int = Field(
+        default=4, ge=1, le=64, description="Candidates sampled in one request (RSA's K)."
+    )
+    aggregator: str | None = Field(
+        default=None, description="Agent that aggregates; None: the node's agent."
+    )
+    rounds: int = Field(
+        default=0, ge=0, le=16, description="RSA rounds T; 0: one aggregation of the candidates."
+    )
+    subset: int = Field(
+        default=3, ge=1, le=64, description="Members each RSA aggregation merges (k)."
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of the subset draws.")
+    final: Literal["aggregate", "vote"] = Field(
+        default="aggregate", description="Final answer: aggregate the last population, or vote."
+    )
+    extract: ExtractMethod = Field(
+        default="last_line", description="How to find a candidate's final answer (final: vote)."
+    )
+    pattern: str | None = Field(default=None, description="Regex for extract: regex.")
+    field: str | None = Field(default=None, description="JSON field for extract: json_field.")
+    max_candidate_chars: int = Field(
+        default=4000, ge=200, le=100_000, description="Each candidate is cut to this in a prompt."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Temperature of the first population."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AggregateParams:
+        check_extraction(self.extract, pattern=self.pattern, field=self.field)
+        if self.rounds > 0:
+            check_population(self.population, self.subset)
+        return self
+
+
+def _vote(texts: Sequence[str], params: AggregateParams) -> tuple[str, dict[str, Any]]:
+    """The majority of the candidates' extracted answers (the first candidate if none has one)."""
+    answers = [
+        extract_answer(text, params.extract, pattern=params.pattern, field=params.field)
+        for text in texts
+    ]
+    result = majority_vote(answers)
+    winner = result.winner if result.winner is not None else texts[0].strip()
+    return winner, {"counts": dict(result.counts), "share": round(result.share, 4)}
+
+
+@register_strategy(
+    "aggregate",
+    AggregateParams,
+    paper="Venkatraman et al. 2025, Recursive Self-Aggregation (arXiv:2509.26626)",
+    summary="Sample a population of candidates and aggregate them into a better one "
+    "(recursively, on random subsets, for RSA)",
+)
+async def run_aggregate(
+    branches: Branches, params: AggregateParams, messages: list[ChatMessage]
+) -> StrategyOutcome:
+    aggregator = (
+        branches.with_agent(params.aggregator, param="aggregator")
+        if params.aggregator is not None
+        else branches
+    )
+    question = messages[-1].content
+
+    async def merge(candidates: Sequence[str]) -> str:
+        clipped = [clip(c, params.max_candidate_chars) for c in candidates]
+        return await aggregator.text(ask(messages, aggregation_prompt(question, clipped)))
+
+    choices = await branches.sample(messages, params.population, temperature=params.temperature)
+    population = [choice.text for choice in choices]
+    rng = random.Random(params.seed)
+    subsets: list[list[list[int]]] = []
+    stopped: BudgetExceeded | None = None
+    for _ in range(params.rounds):
+        drawn = sample_subsets(len(population), params.subset, params.population, rng)
+        subsets.append([list(s) for s in drawn])
+        members, stopped = await gather_within_budget(
+            [merge([population[i] for i in subset]) for subset in drawn]
+        )
+        finished = [m for m in members if m is not None]
+        if stopped is not None:
+            # Anytime: the members this round finished are the most refined there are.
+            population = finished or population
+            break
+        population = finished
+    details: dict[str, Any] = {
+        "mode": "rsa" if params.rounds else "aggregate",
+        "population": len(population),
+        "rounds_run": len(subsets) - (1 if stopped is not None else 0),
+        "subsets": subsets,
+        "final": params.final,
+    }
+    answer: str | None = None
+    if params.final == "aggregate" and stopped is None:
+        try:
+            answer = await merge(population)
+        except BudgetExceeded as exc:
+            stopped = exc
+    if answer is None:
+        answer, tally = _vote(population, params)
+        details.update(tally, final="vote")
+    return StrategyOutcome(
+        answer=answer.strip(),
+        candidates=population,
+        details=details,
+        stopped_by=stopped.budget if stopped is not None else None,
+    )
+
+
+class MoaParams(BaseModel):
+    """Settings of ``moa``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layers: int = Field(default=2, ge=1, le=8, description="Layers of proposers (L).")
+    proposers: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="Agents proposing in every layer (may use different models); "
+        "None: the node's agent, width times.",
+    )
+    width: int = Field(
+        default=3, ge=1, le=16, description="Proposers per layer when proposers is not given."
+    )
+    aggregator: str | None = Field(
+        default=None, description="Agent that writes the final answer; None: the node's agent."
+    )
+    max_reference_chars: int = Field(
+        default=3000, ge=200, le=100_000, description="Each reference is cut to this in a prompt."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Temperature of the proposers."
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_size(self) -> MoaParams:
+        if self.proposers is not None and "width" in self.model_fields_set:
+            raise ValueError(
+                "give proposers (a list of agents) or width (copies of the node's agent), not both"
+            )
+        return self
+
+
+def in_persona(messages: Sequence[ChatMessage], agent: AgentSpec) -> list[ChatMessage]:
+    """The conversation under ``agent``'s own system prompt, when it has one.
+
+    Proposers and round-table seats are other agents than the node's: their system
+    prompts (personas) are what makes them differ when they share a model.
+    """
+    if agent.system is None:
+        return list(messages)
+    rest = [m for m in messages if m.role != "system"]
+    return [ChatMessage(role="system", content=agent.system), *rest]
+
+
+def with_references(
+    messages: Sequence[ChatMessage], references: Sequence[str], limit: int
+) -> list[ChatMessage]:
+    """The conversation with MoA's system prompt carrying ``references`` put first.
+
+    The references join the conversation's own system prompt, if it has one.
+    """
+    system = moa_system_prompt([clip(r, limit) for r in references])
+    if system is None:
+        return list(messages)
+    own = [m.content for m in messages if m.role == "system"]
+    rest = [m for m in messages if m.role != "system"]
+    content = "\n\n".join([*own, system])
+    return [ChatMessage(role="system", content=content), *rest]
+
+
+@register_strategy(
+    "moa",
+    MoaParams,
+    paper="Wang et al. 2024, Mixture-of-Agents (arXiv:2406.04692)",
+    summary="Layers of proposers, each seeing the previous layer's answers, then an aggregator",
+)
+async def run_moa(
+    branches: Branches, params: MoaParams, messages: list[ChatMessage]
+) -> StrategyOutcome:
+    names = params.proposers or [""] * params.width
+    # Proposers of one agent share each layer's prompt: one request with n per agent.
+    groups: dict[str, Branches] = {
+        name: branches.with_agent(name, param="proposers") if name else branches
+        for name in dict.fromkeys(names)
+    }
+    counts = {name: names.count(name) for name in groups}
+    aggregator = (
+        branches.with_agent(params.aggregator, param="aggregator")
+        if params.aggregator is not None
+        else branches
+    )
+    previous: list[str | None] = []
+    references_seen: list[int] = []
+    stopped: BudgetExceeded | None = None
+    for layer in range(params.layers):
+        references = layer_inputs(previous, layer)
+        replies, stopped = await gather_within_budget(
+            [
+                group.sample(
+                    with_references(
+                        in_persona(messages, group.agent) if name else messages,
+                        references,
+                        params.max_reference_chars,
+                    ),
+                    counts[name],
+                    temperature=params.temperature,
+                )
+                for name, group in groups.items()
+            ]
+        )
+        by_agent = {
+            name: [c.text for c in choices] if choices is not None else []
+            for name, choices in zip(groups, replies, strict=True)
+        }
+        outputs: list[str | None] = []
+        for name in names:
+            pending = by_agent[name]
+            outputs.append(pending.pop(0) if pending else None)
+        if stopped is not None and all(o is None for o in outputs):
+            if layer == 0:
+                raise stopped
+            break
+        previous = outputs
+        references_seen.append(len(references))
+        if stopped is not None:
+            break
+    final_refs = layer_inputs(previous, 1)
+    details: dict[str, Any] = {
+        "layers_run": len(references_seen),
+        "proposers": [name or "(node agent)" for name in names],
+        "references_per_layer": references_seen,
+    }
+    answer: str | None = None
+    if stopped is None:
+        try:
+            answer = await aggregator.text(
+                with_references(messages, final_refs, params.max_reference_chars)
+            )
+        except BudgetExceeded as exc:
+            stopped = exc
+    details["aggregated"] = answer is not None
+    if answer is None:
+        if not final_refs:
+            raise ModelOutputError(
+                f"moa: every proposer of layer {len(references_seen)} returned an empty answer "
+                f"and the budget ({stopped.budget if stopped else 'none'}) leaves no aggregation; "
+                "check the proposers' model or raise the budget",
+                output="",
+            )
+        answer = final_refs[0]
+    return StrategyOutcome(
+        answer=answer.strip(),
+        candidates=final_refs,
+        details=details,
+        stopped_by=stopped.budget if stopped is not None else None,
+    )
