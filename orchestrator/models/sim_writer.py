@@ -112,7 +112,20 @@ def example_from_schema(
         return None
     word = rng.choice(["alpha", "beta", "gamma", "delta", "summary", "finding"])
     text = f"{word} {rng.randint(1, 99)}"
-    return text.ljust(int(schema.get("minLength", 0)), "x")[: schema.get("maxLength")]
+    text = text.ljust(int(schema.get("minLength", 0)), "x")[: schema.get("maxLength")]
+    pattern = schema.get("pattern")
+    return text if pattern is None else _matching(str(pattern), text)
+
+
+def _matching(pattern: str, text: str) -> str:
+    """A string the ``pattern`` accepts, as guided decoding would give: common shapes tried."""
+    shapes = [text, f"{text}?", f"What about {text}?", f"What is the role of {text}?"]
+    shapes += [text.replace(" ", "-"), text.replace(" ", "_"), text.split()[0]]
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return text
+    return next((shape for shape in shapes if compiled.search(shape)), text)
 
 
 def write_reply(request: GenerateRequest, index: int) -> str:
