@@ -1,0 +1,258 @@
+"""The researcher subagent: concurrent tool calls, errors fed back, bounded steps, real sources."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agents.researcher import Notebook, research, step_model
+from orchestrator.budget import Budgets
+from orchestrator.errors import BudgetExceeded, ConfigError, ToolError
+from orchestrator.graph.spec import AgentSpec
+from orchestrator.models.protocol import GenerateRequest
+from orchestrator.plan import TaskResult, TaskSpec
+from orchestrator.testing import ScriptedModel
+from tests.support import make_context
+from tools.builtin import corpus_tools
+from tools.corpus import Corpus, Document
+from tools.registry import ToolRegistry, tool
+
+TASK = TaskSpec(id="refs", params={"question": "How are cycles found?"})
+
+CORPUS = Corpus(
+    [
+        Document("gc", "Garbage collection", "The cyclic garbage collector finds cycles."),
+        Document("with", "The with statement", "A with statement calls __exit__."),
+    ]
+)
+
+
+def step(
+    calls: list[dict[str, Any]] | None = None,
+    findings: list[dict[str, Any]] | None = None,
+    done: bool = False,
+) -> str:
+    return json.dumps(
+        {"thought": "next", "tool_calls": calls or [], "findings": findings or [], "done": done}
+    )
+
+
+def steps(*texts: str) -> Callable[[GenerateRequest, int], str]:
+    queue = list(texts)
+
+    def script(request: GenerateRequest, _: int) -> str:
+        assert request.json_schema is not None and request.json_schema["title"] == "ResearchStep"
+        return queue.pop(0)
+
+    return script
+
+
+def waiting_tools() -> ToolRegistry:
+    """search and read that each wait for the other to start: they only finish concurrently."""
+    searching, reading = asyncio.Event(), asyncio.Event()
+
+    async def meet(mine: asyncio.Event, other: asyncio.Event, name: str) -> None:
+        mine.set()
+        try:
+            await asyncio.wait_for(other.wait(), timeout=10)
+        except TimeoutError:
+            raise ToolError(f"{name} ran alone: the calls were not concurrent") from None
+
+    @tool
+    async def search(query: str) -> str:
+        await meet(searching, reading, "search")
+        return f"[gc] Garbage collection — about {query}\n[with] The with statement — other"
+
+    @tool
+    async def read(doc_id: str, offset: int = 0) -> str:
+        await meet(reading, searching, "read")
+        return f"[{doc_id}] Garbage collection (characters 0-40 of 40)\n\nCycles are found."
+
+    return ToolRegistry([search, read])
+
+
+async def test_tool_calls_of_one_turn_run_concurrently() -> None:
+    model = ScriptedModel(
+        steps(
+            step([{"tool": "search", "query": "cycles"}, {"tool": "read", "doc_id": "gc"}]),
+            step(
+                findings=[{"claim": "The collector finds cycles.", "source_ids": ["gc"]}], done=True
+            ),
+        )
+    )
+    ctx, log = make_context(model, tools=waiting_tools())
+    result = await research(ctx, AgentSpec(), TASK, {}, first_search=False)
+    assert result.status == "done"
+    second = model.calls[1].messages[-1].content
+    assert "ran alone" not in second and "Cycles are found." in second
+    assert result.output["findings"] == [
+        {"claim": "The collector finds cycles.", "source_ids": ["gc"]}
+    ]
+    assert result.sources == ["gc"]
+    assert result.output["titles"] == {"gc": "Garbage collection"}
+    assert result.text == "- The collector finds cycles. [gc]"
+    # Every call's tokens are recorded under the task.
+    tokens = log.of_type("tokens")
+    assert len(tokens) == 2 and {e.task_id for e in tokens} == {"refs"}
+    assert result.usage == ctx.budget.usage
+
+
+async def test_tool_errors_are_fed_back_to_the_model() -> None:
+    model = ScriptedModel(
+        steps(
+            step([{"tool": "read", "doc_id": "missing"}]),
+            step([{"tool": "search", "query": "garbage cycles"}]),
+            step(findings=[{"claim": "Cycles are collected.", "source_ids": ["gc"]}], done=True),
+        )
+    )
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(), TASK, {}, first_search=False)
+    fed_back = model.calls[1].messages[-1].content
+    assert "read(doc_id='missing', offset=0):\nerror:" in fed_back
+    assert "no document with id 'missing'" in fed_back
+    assert result.sources == ["gc"]
+
+
+async def test_steps_are_bounded_and_the_last_one_allows_no_tool_calls() -> None:
+    search_again = step([{"tool": "search", "query": "garbage"}])
+
+    def script(request: GenerateRequest, _: int) -> str:
+        assert request.json_schema is not None
+        if request.json_schema["properties"]["tool_calls"]["maxItems"] == 0:
+            return step(findings=[{"claim": "Found it in the docs.", "source_ids": ["gc"]}])
+        return search_again
+
+    model = ScriptedModel(script)
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=3), TASK, {})
+    assert len(model.calls) == 3
+    assert "last step" in model.calls[-1].messages[-1].content
+    assert result.output["steps"] == 3
+    assert result.output["findings"] == [{"claim": "Found it in the docs.", "source_ids": ["gc"]}]
+
+
+async def test_only_ids_seen_in_tool_results_can_be_cited() -> None:
+    invented = step(
+        findings=[{"claim": "Made up from nowhere.", "source_ids": ["nowhere"]}], done=True
+    )
+    model = ScriptedModel(
+        steps(
+            step([{"tool": "search", "query": "cyclic garbage collector"}]),
+            invented,
+            step(findings=[{"claim": "Real and cited claim.", "source_ids": ["gc"]}], done=True),
+        )
+    )
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(), TASK, {}, first_search=False)
+    schema = model.calls[1].json_schema
+    assert schema is not None
+    items = schema["$defs"]["Finding"]["properties"]["source_ids"]["items"]
+    assert items.get("enum", [items.get("const")]) == ["gc"]
+    # The invented id does not follow the schema: the model is told and tries again.
+    assert "nowhere" in model.calls[2].messages[-2].content
+    assert result.sources == ["gc"]
+
+
+def test_the_notebook_drops_unseen_ids_and_repeated_claims() -> None:
+    notebook = Notebook(titles={"gc": "Garbage collection"})
+    notebook.add_findings([{"claim": "A  claim.", "source_ids": ["gc", "made-up", "gc"]}])
+    notebook.add_findings([{"claim": "a claim.", "source_ids": []}])
+    assert notebook.findings == [{"claim": "A claim.", "source_ids": ["gc"]}]
+
+
+def test_first_step_schema_cites_nothing_before_any_tool_result() -> None:
+    schema = step_model(["search", "read"], []).model_json_schema()
+    assert schema["$defs"]["Finding"]["properties"]["source_ids"]["maxItems"] == 0
+    assert schema["properties"]["tool_calls"]["maxItems"] == 3
+
+
+async def test_the_sub_question_is_searched_before_the_first_step() -> None:
+    model = ScriptedModel(
+        steps(step(findings=[{"claim": "The collector finds cycles.", "source_ids": ["gc"]}]))
+    )
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(), TASK, {})
+    first = model.calls[0]
+    assert "Search results for the sub-question:\n[gc] Garbage collection — " in (
+        first.messages[1].content
+    )
+    assert first.json_schema is not None
+    items = first.json_schema["$defs"]["Finding"]["properties"]["source_ids"]["items"]
+    assert items.get("enum", [items.get("const")]) == ["gc"]
+    # No tool call in the reply: the researcher stops after one step.
+    assert len(model.calls) == 1 and result.sources == ["gc"]
+
+
+async def test_dependency_findings_are_context_and_citable() -> None:
+    dep = TaskResult(
+        task_id="basics",
+        status="done",
+        output={
+            "findings": [{"claim": "Refcounts free most objects.", "source_ids": ["gc"]}],
+            "titles": {"gc": "Garbage collection"},
+        },
+        sources=["gc"],
+    )
+    model = ScriptedModel(
+        steps(
+            step(
+                findings=[{"claim": "This builds on the earlier finding.", "source_ids": ["gc"]}],
+                done=True,
+            )
+        )
+    )
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(), TASK, {"basics": dep})
+    assert "(basics) Refcounts free most objects. [gc]" in model.calls[0].messages[1].content
+    assert result.sources == ["gc"] and result.output["titles"] == {"gc": "Garbage collection"}
+
+
+async def test_a_spent_budget_before_any_finding_raises() -> None:
+    model = ScriptedModel(steps())
+    ctx, _ = make_context(model, budgets=Budgets(max_tokens=1), tools=corpus_tools(CORPUS))
+    ctx.budget.usage = ctx.budget.usage.model_copy(update={"prompt_tokens": 5})
+    with pytest.raises(BudgetExceeded):
+        await research(ctx, AgentSpec(), TASK, {})
+    assert model.calls == []
+
+
+async def test_tools_the_researcher_cannot_drive_are_a_config_error() -> None:
+    ctx, _ = make_context(ScriptedModel(steps()), tools=corpus_tools(CORPUS))
+    with pytest.raises(ConfigError, match=r"only search, read.*\['python'\]"):
+        await research(ctx, AgentSpec(tools=["search", "python"]), TASK, {})
+
+
+async def test_a_model_that_stops_without_findings_is_asked_for_them_once_more() -> None:
+    model = ScriptedModel(
+        steps(
+            step(done=True),
+            step(findings=[{"claim": "The collector finds cycles.", "source_ids": ["gc"]}]),
+        )
+    )
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=4), TASK, {})
+    assert len(model.calls) == 2
+    schema = model.calls[1].json_schema
+    assert schema is not None
+    assert schema["properties"]["findings"]["minItems"] == 1
+    assert schema["properties"]["tool_calls"]["maxItems"] == 0
+    assert "last step" in model.calls[1].messages[-1].content
+    assert result.sources == ["gc"] and result.output["steps"] == 2
+
+
+async def test_a_budget_spent_mid_loop_keeps_the_findings_so_far() -> None:
+    first = step(
+        [{"tool": "search", "query": "garbage"}],
+        findings=[{"claim": "The collector finds cycles.", "source_ids": ["gc"]}],
+    )
+    model = ScriptedModel(steps(first))
+    ctx, _ = make_context(model, budgets=Budgets(max_tokens=10), tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=4), TASK, {})
+    # The first call spends the budget: no second call, the finding is kept.
+    assert len(model.calls) == 1
+    assert result.output["stopped_by"] == "max_tokens"
+    assert result.output["findings"][0]["source_ids"] == ["gc"]
