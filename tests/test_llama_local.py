@@ -178,3 +178,11 @@ async def test_concurrent_and_cancelled_calls_leave_the_model_usable(
     await smollm.aclose()
     again = await smollm.generate(GenerateRequest(messages=prompt, max_tokens=4))
     assert again.usage.completion_tokens <= 4
+
+
+def test_grammars_with_escapes_llama_cpp_rejects_are_detected() -> None:
+    from orchestrator.models.llama_engine import gbnf_escapes_valid
+
+    assert gbnf_escapes_valid(r'a ::= "\"" [A-Z] "x\n" [\]\-] "\\"')
+    # The JSON-schema converter copies a regex's "\." into the grammar verbatim.
+    assert not gbnf_escapes_valid(r'a ::= "\"" [A-Z] "\.x" "\""')

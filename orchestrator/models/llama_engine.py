@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import json
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,16 @@ class Sample:
     finish_reason: FinishReason
     completion_tokens: int
     logprobs: list[TokenLogprob] = field(default_factory=list)
+
+
+# Escapes llama.cpp's GBNF parser accepts; the schema converter copies regex escapes such as
+# ``\.`` through verbatim, which the parser rejects.
+_BAD_GBNF_ESCAPE = re.compile(r'\\(?:[xuUtrn"\\\[\]-]|$)|(\\.)')
+
+
+def gbnf_escapes_valid(grammar: str) -> bool:
+    """Whether every backslash escape in ``grammar`` is one llama.cpp's GBNF parser accepts."""
+    return all(match.group(1) is None for match in _BAD_GBNF_ESCAPE.finditer(grammar))
 
 
 class LlamaEngine:
@@ -148,6 +159,9 @@ class LlamaEngine:
             try:
                 compiled = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
             except Exception:  # the converter raises bare exceptions on unsupported schemas
+                compiled = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+            if not gbnf_escapes_valid(getattr(compiled, "_grammar", "")):
+                # llama.cpp cannot parse such a grammar and crashes the process on it.
                 compiled = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
             if len(self._grammars) >= 64:
                 self._grammars.clear()
