@@ -24,6 +24,8 @@ from orchestrator.models.sim_writer import default_backend
 from orchestrator.models.simulator import SimulatorServer
 from orchestrator.runner import run_job
 from orchestrator.store.redis_store import RedisStore
+from tools.builtin import corpus_tools
+from tools.corpus import Corpus
 
 load_strategies()
 STRATEGY_GRAPHS = sorted(STRATEGIES)
@@ -52,6 +54,7 @@ async def test_strategy_graph_runs_on_the_simulator(
             model=model,
             executor=executor,
             ops=ops,
+            tools=corpus_tools(Corpus.builtin()),
         )
     finally:
         await executor.aclose()

@@ -130,6 +130,7 @@ def test_fork_contexts_share_a_head_and_join_rebuilds_the_block() -> None:
     assert block is not None
     forks = block.fork_contexts()
     head = forks[0][: forks[0].index("<Path>")]
+    assert block.head == head
     assert all(f.startswith(head) for f in forks)
     assert forks[1].endswith("<Path>\n2: Factor 77.\n")
     joined = block.join(["91 = 7 * 13</Path>", "77 = 7 * 11"])
@@ -149,5 +150,7 @@ def test_join_without_goal_and_spawn_join() -> None:
     assert head == 'Pre spawn(["x", "y"])'
     assert json.loads(tail.strip().removeprefix("join(").removesuffix(")")) == ["rx", "ry"]
     assert fork_context("Pre ", "x", style="spawn") == "Pre x\n"
+    spawned = find_parallel_block("Pre spawn(['x'])")
+    assert spawned is not None and spawned.head == "Pre "
     with pytest.raises(ValueError, match="one result per path"):
         join_paths("", ["a", "b"], ["r"])

@@ -58,6 +58,11 @@ class ParallelBlock(BaseModel):
         """True when the paths are final and can be forked."""
         return bool(self.paths) and (self.complete or self.concluding)
 
+    @property
+    def head(self) -> str:
+        """The text every path's generation shares: the prefix and the opened block."""
+        return _block_head(self.prefix, self.style, self.goal)
+
     def fork_contexts(self) -> list[str]:
         """The text each path's generation continues from (all share the same head)."""
         return [
