@@ -7,13 +7,16 @@ import math
 import pytest
 
 from agents.strategies.beam import (
+    GOT_OPERATIONS,
     DfsFrontier,
+    GotStep,
     Thought,
     ThoughtTree,
     aggregate_step_scores,
     aggregate_votes_for_states,
     combine_values,
     keep_best,
+    parse_got_steps,
     parse_value,
     parse_vote,
     select_beam,
@@ -136,3 +139,52 @@ def test_aggregate_step_scores() -> None:
         aggregate_step_scores([], "min")
     with pytest.raises(ConfigError, match="'max'"):
         aggregate_step_scores(scores, "max")  # type: ignore[arg-type]
+
+
+def test_got_steps_parse_in_order() -> None:
+    steps = parse_got_steps(
+        [
+            {"generate": 3},
+            {"score": {}},
+            {"score": None},
+            {"score": {"rubric": "Short wins."}},
+            {"keep_best": 2},
+            {"aggregate": 2},
+            {"refine": 1},
+        ]
+    )
+    assert steps == [
+        GotStep("generate", 3),
+        GotStep("score"),
+        GotStep("score"),
+        GotStep("score", rubric="Short wins."),
+        GotStep("keep_best", 2),
+        GotStep("aggregate", 2),
+        GotStep("refine", 1),
+    ]
+
+
+def test_got_steps_name_every_bad_step_and_the_known_operations() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_got_steps(
+            [
+                {"score": {}},
+                {"explode": 2},
+                {"generate": True},
+                {"aggregate": 1},
+                {"generate": 1, "score": {}},
+                {"score": {"rubric": ""}},
+            ]
+        )
+    message = str(info.value)
+    assert "steps[0] = {'score': {}}: the first step must be generate" in message
+    assert "steps[1] = {'explode': 2}: unknown operation 'explode'" in message
+    assert "steps[2] = {'generate': True}" in message
+    assert "steps[3] = {'aggregate': 1}" in message and "m in 2..16" in message
+    assert "steps[4]" in message and "one operation" in message
+    assert "steps[5]" in message
+    assert all(name in message for name in GOT_OPERATIONS)
+    bad_lists: list[object] = [[], "generate", None]
+    for bad in bad_lists:
+        with pytest.raises(ConfigError, match="non-empty list"):
+            parse_got_steps(bad)

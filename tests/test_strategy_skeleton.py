@@ -6,7 +6,9 @@ import pytest
 
 from agents.strategies.skeleton import (
     assemble,
+    expansion_instruction,
     expansion_prompt,
+    format_skeleton,
     parse_skeleton,
     skeleton_prompt,
 )
@@ -83,3 +85,16 @@ def test_prompts() -> None:
     assert expand.endswith("2. b")
     with pytest.raises(ValueError):
         expansion_prompt("Q?", ["a"], 1)
+
+
+def test_json_skeleton_prompt_and_shared_expansion_prefix() -> None:
+    prompt = skeleton_prompt("Q?", 4, as_json=True)
+    assert prompt.endswith('{"points": ["<point 1>", "<point 2>", ...]}')
+    assert "at most 4 points" in prompt
+    assert format_skeleton(["a", "b"]) == "1. a\n2. b"
+    tail = expansion_instruction(["a", "b"], 1)
+    assert tail.startswith("Continue and only continue the writing of point 2.")
+    assert tail.endswith("2. b")
+    assert expansion_prompt("Q?", ["a", "b"], 1).endswith(tail)
+    with pytest.raises(ValueError, match="out of range"):
+        expansion_instruction(["a"], -1)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -288,3 +289,79 @@ def aggregate_step_scores(scores: Sequence[float], how: StepAggregation = "min")
     if how == "last":
         return scores[-1]
     raise ConfigError(f"unknown step aggregation {how!r}; use one of 'min', 'prod', 'mean', 'last'")
+
+
+GotOperation = Literal["generate", "score", "keep_best", "aggregate", "refine"]
+
+GOT_OPERATIONS: dict[str, str] = {
+    "generate": "{generate: k}: k new thoughts from each thought, k in 1..16",
+    "score": "{score: {}} or {score: {rubric: TEXT}}: the evaluator scores each thought",
+    "keep_best": "{keep_best: b}: keep the b best-scored thoughts, b in 1..64",
+    "aggregate": "{aggregate: m}: merge the m best thoughts into one, m in 2..16",
+    "refine": "{refine: r}: improve each thought r times in a row, r in 1..8",
+}
+"""Graph-of-Thoughts operations a ``got`` step may name, with their argument."""
+
+_COUNT_BOUNDS: dict[str, tuple[int, int]] = {
+    "generate": (1, 16),
+    "keep_best": (1, 64),
+    "aggregate": (2, 16),
+    "refine": (1, 8),
+}
+
+
+@dataclass(frozen=True)
+class GotStep:
+    """One Graph-of-Thoughts operation: its name, count (k, b, m or r) and scoring rubric."""
+
+    op: GotOperation
+    count: int = 1
+    rubric: str | None = None
+
+
+def _got_step(index: int, raw: object) -> GotStep | str:
+    """The step at ``index``, or the problem with it."""
+    where = f"steps[{index}] = {raw!r}"
+    if not isinstance(raw, Mapping) or len(raw) != 1:
+        return f"{where}: each step is a mapping with one operation, e.g. {{generate: 3}}"
+    name, arg = next(iter(raw.items()))
+    if name not in GOT_OPERATIONS:
+        return f"{where}: unknown operation {name!r}"
+    if name == "score":
+        if arg is None:
+            return GotStep("score")
+        extra = sorted(set(arg) - {"rubric"}) if isinstance(arg, Mapping) else None
+        rubric = arg.get("rubric") if isinstance(arg, Mapping) else None
+        if extra is None or extra or not (rubric is None or (isinstance(rubric, str) and rubric)):
+            return f"{where}: {GOT_OPERATIONS['score']}"
+        return GotStep("score", rubric=rubric)
+    low, high = _COUNT_BOUNDS[name]
+    if isinstance(arg, bool) or not isinstance(arg, int) or not low <= arg <= high:
+        return f"{where}: {GOT_OPERATIONS[name]}"
+    return GotStep(name, count=arg)
+
+
+def parse_got_steps(raw: object) -> list[GotStep]:
+    """A Graph-of-Thoughts step list, checked: every bad step is named by its index at once.
+
+    The working set starts with the question alone, so the first step must generate.
+    """
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
+        raise ConfigError(
+            f"steps = {raw!r}: give a non-empty list of operations, e.g. "
+            f"[{{generate: 3}}, {{score: {{}}}}, {{keep_best: 1}}]"
+        )
+    parsed = [_got_step(i, step) for i, step in enumerate(raw)]
+    problems = [p for p in parsed if isinstance(p, str)]
+    first = parsed[0]
+    if isinstance(first, GotStep) and first.op != "generate":
+        problems.insert(
+            0,
+            f"steps[0] = {raw[0]!r}: the first step must be generate (the working set "
+            f"starts with the question alone)",
+        )
+    if problems:
+        raise ConfigError(
+            "; ".join(problems) + f". Known operations: {'; '.join(GOT_OPERATIONS.values())}"
+        )
+    return [p for p in parsed if isinstance(p, GotStep)]

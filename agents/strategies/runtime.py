@@ -218,7 +218,12 @@ def _describe_field(info: Any) -> str:
             bound = getattr(meta, attr, None)
             if bound is not None:
                 bounds.append(f"{sign} {bound}")
-    default = "" if info.is_required() else f"default {info.default!r}"
+    if info.is_required():
+        default = ""
+    elif info.default_factory is not None:
+        default = f"default {info.default_factory()!r}"
+    else:
+        default = f"default {info.default!r}"
     return ", ".join([*bounds, default]).strip(", ") or "required"
 
 

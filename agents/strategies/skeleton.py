@@ -18,31 +18,54 @@ _NUMBERED_RE = re.compile(r"^\s*(?:[*#>]+\s*)?(?:point\s*)?(\d{1,3})\s*[.):]\s*(
 _BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*\S)\s*$")
 
 
-def skeleton_prompt(question: str, max_points: int) -> str:
-    """The skeleton stage prompt, adapted from the paper's skeleton template."""
+def skeleton_prompt(question: str, max_points: int, *, as_json: bool = False) -> str:
+    """The skeleton stage prompt, adapted from the paper's skeleton template.
+
+    It ends with a primed "1." for numbered lines, or asks for ``{"points": [...]}``
+    when ``as_json`` (a request that also sends the matching JSON schema).
+    """
+    ending = (
+        'Reply as JSON: {"points": ["<point 1>", "<point 2>", ...]}' if as_json else "Skeleton:\n1."
+    )
     return (
         "You're an organizer responsible for only giving the skeleton (not the full content) "
         "for answering the question. Provide the skeleton in a list of points (numbered 1., "
         f"2., 3., etc.; at most {max_points} points) to answer the question. Instead of "
         "writing a full sentence, each skeleton point should be very short with only 3~5 "
         "words. Generally, the skeleton should have 3~10 points.\n\n"
-        f"Question:\n{question.strip()}\n\nSkeleton:\n1."
+        f"Question:\n{question.strip()}\n\n{ending}"
     )
+
+
+def expansion_instruction(points: Sequence[str], index: int) -> str:
+    """The point-specific tail of the expansion prompt, for point ``index`` (0-based).
+
+    Sent after the question and skeleton, so that every point's request shares them as
+    a common prefix.
+    """
+    if not 0 <= index < len(points):
+        raise ValueError(f"point index {index!r} is out of range for {len(points)} points")
+    number = index + 1
+    return (
+        f"Continue and only continue the writing of point {number}. Write it **very "
+        "shortly** in 1~2 sentences and do not continue with other points!\n\n"
+        f"{number}. {points[index]}"
+    )
+
+
+def format_skeleton(points: Sequence[str]) -> str:
+    """The skeleton as numbered lines ("1. ...")."""
+    return "\n".join(f"{i}. {point}" for i, point in enumerate(points, 1))
 
 
 def expansion_prompt(question: str, points: Sequence[str], index: int) -> str:
     """The point-expanding prompt for point ``index`` (0-based) of the skeleton."""
-    if not 0 <= index < len(points):
-        raise ValueError(f"point index {index!r} is out of range for {len(points)} points")
-    skeleton = "\n".join(f"{i}. {point}" for i, point in enumerate(points, 1))
-    number = index + 1
+    instruction = expansion_instruction(points, index)
     return (
         "You're responsible for continuing the writing of one and only one point in the "
         "overall answer to the following question.\n\n"
-        f"Question:\n{question.strip()}\n\nThe skeleton of the answer is\n{skeleton}\n\n"
-        f"Continue and only continue the writing of point {number}. Write it **very "
-        "shortly** in 1~2 sentences and do not continue with other points!\n\n"
-        f"{number}. {points[index]}"
+        f"Question:\n{question.strip()}\n\nThe skeleton of the answer is\n"
+        f"{format_skeleton(points)}\n\n{instruction}"
     )
 
 
