@@ -286,7 +286,12 @@ def _graphs(console: Console) -> int:
     table = Table("graph", "nodes", "description")
     ops = builtin_ops()
     for name, path in sorted(list_graphs().items()):
-        spec = load_graph(path, known_ops=ops.names(), known_tools=builtin_tool_names())
+        spec = load_graph(
+            path,
+            known_ops=ops.names(),
+            known_tools=builtin_tool_names(),
+            param_checks=ops.param_checks(),
+        )
         table.add_row(name, " → ".join(spec.nodes), spec.description.strip().splitlines()[0])
     console.print(table)
     return 0
@@ -296,7 +301,13 @@ def _validate(file: str, console: Console) -> int:
     from orchestrator.app import builtin_ops, builtin_tool_names
     from orchestrator.graph.loader import load_graph
 
-    spec = load_graph(Path(file), known_ops=builtin_ops().names(), known_tools=builtin_tool_names())
+    ops = builtin_ops()
+    spec = load_graph(
+        Path(file),
+        known_ops=ops.names(),
+        known_tools=builtin_tool_names(),
+        param_checks=ops.param_checks(),
+    )
     console.print(
         f"{file}: ok · graph {spec.name!r} · {len(spec.nodes)} nodes · {len(spec.edges)} edges",
         highlight=False,

@@ -8,7 +8,7 @@ that depends on it. Nothing here does I/O; the scheduler drives it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import networkx as nx
 
@@ -87,13 +87,12 @@ def _cycle_problems(tasks: Sequence[TaskSpec]) -> list[str]:
 
     Existing tasks never depend on new ones, so every cycle lies among ``tasks``.
     """
+    if _is_acyclic(tasks):
+        return []
     graph: nx.DiGraph = nx.DiGraph()
     ids = {task.id for task in tasks}
     graph.add_edges_from(
-        (dep, task.id)
-        for task in tasks
-        for dep in task.depends_on
-        if dep in ids and dep != task.id
+        (dep, task.id) for task in tasks for dep in task.depends_on if dep in ids and dep != task.id
     )
     problems = []
     components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
@@ -112,6 +111,33 @@ def _cycle_problems(tasks: Sequence[TaskSpec]) -> list[str]:
     return problems
 
 
+def _is_acyclic(tasks: Sequence[TaskSpec]) -> bool:
+    """Whether the dependencies among ``tasks`` form no cycle (Kahn's algorithm).
+
+    The fast check for the common case; only a cyclic plan pays for the networkx
+    analysis that names its cycles.
+    """
+    ids = {task.id for task in tasks}
+    waiting: dict[str, int] = {}
+    dependents: dict[str, list[str]] = {}
+    for task in tasks:
+        deps = {dep for dep in task.depends_on if dep in ids and dep != task.id}
+        # Summed, so that tasks sharing an id (a problem of their own) act as one node.
+        waiting[task.id] = waiting.get(task.id, 0) + len(deps)
+        for dep in deps:
+            dependents.setdefault(dep, []).append(task.id)
+    ready = [task_id for task_id, count in waiting.items() if count == 0]
+    settled = 0
+    while ready:
+        task_id = ready.pop()
+        settled += 1
+        for dependent in dependents.get(task_id, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                ready.append(dependent)
+    return settled == len(waiting)
+
+
 def build_dag(
     plan: TaskPlan,
     *,
@@ -127,11 +153,9 @@ def build_dag(
     return dag
 
 
-def _add_to_graph(dag: nx.DiGraph, tasks: Iterable[TaskSpec]) -> None:
-    for task in tasks:
-        dag.add_node(task.id, spec=task)
-    for task in tasks:
-        dag.add_edges_from((dep, task.id) for dep in task.depends_on)
+def _add_to_graph(dag: nx.DiGraph, tasks: Sequence[TaskSpec]) -> None:
+    dag.add_nodes_from((task.id, {"spec": task}) for task in tasks)
+    dag.add_edges_from((dep, task.id) for task in tasks for dep in task.depends_on)
 
 
 def task_spec(dag: nx.DiGraph, task_id: str) -> TaskSpec:
@@ -145,9 +169,15 @@ def critical_path_priorities(dag: nx.DiGraph) -> dict[str, float]:
     Running the task with the longest remaining path first keeps the critical path moving.
     """
     priorities: dict[str, float] = {}
+    specs: dict[str, TaskSpec] = dict(dag.nodes(data="spec"))
+    successors = dag.succ
     for node in reversed(list(nx.topological_sort(dag))):
-        tail = max((priorities[s] for s in dag.successors(node)), default=0.0)
-        priorities[node] = task_spec(dag, node).estimate + tail
+        # Estimates are >= 0, so 0.0 is the tail of a sink and a floor for the others.
+        tail = 0.0
+        for successor in successors[node]:
+            if priorities[successor] > tail:
+                tail = priorities[successor]
+        priorities[node] = specs[node].estimate + tail
     return priorities
 
 

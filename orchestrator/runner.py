@@ -108,7 +108,12 @@ async def run_job(
     the message kept; a cancelled job is stored as cancelled. Finished task results stay
     in the store either way, so ``resume=JOB_ID`` skips them.
     """
-    spec = load_graph(resolve_graph(request.graph), known_ops=ops.names(), known_tools=known_tools)
+    spec = load_graph(
+        resolve_graph(request.graph),
+        known_ops=ops.names(),
+        known_tools=known_tools,
+        param_checks=ops.param_checks(),
+    )
     record = await start_job(store, request, resume)
     if on_start is not None:
         on_start(record)

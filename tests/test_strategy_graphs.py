@@ -8,6 +8,7 @@ pool over HTTP, token accounting and the stored job record.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from agents.strategies.ops import load_strategies
 from agents.strategies.runtime import STRATEGIES
 from orchestrator.app import builtin_ops
+from orchestrator.errors import GraphSpecError
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.graph.loader import load_graph
 from orchestrator.graph.resolve import resolve_graph
@@ -67,3 +69,28 @@ async def test_strategy_graph_runs_on_the_simulator(
     events = [event.type for _, event in await store.read_events(record.id)]
     assert events[0] == "job_started" and events[-1] == "job_finished"
     assert "tokens" in events
+
+
+def test_bad_strategy_params_are_reported_by_the_loader_with_lines(tmp_path: Path) -> None:
+    graph = tmp_path / "bad.yaml"
+    graph.write_text(
+        "name: bad\n"
+        "agents:\n"
+        "  solver: {}\n"
+        "nodes:\n"
+        "  vote:\n"
+        "    op: vote\n"
+        "    agent: solver\n"
+        "    params:\n"
+        "      n: 0\n"
+        "      weigth: mean\n"
+        "edges:\n"
+        "  - {from: START, to: vote}\n"
+        "  - {from: vote, to: END}\n"
+    )
+    ops = builtin_ops()
+    with pytest.raises(GraphSpecError) as info:
+        load_graph(graph, known_ops=ops.names(), param_checks=ops.param_checks())
+    problems = {(p.line, p.field): p.message for p in info.value.problems}
+    assert ">= 1, <= 256" in problems[(9, "nodes.vote.params.n")]
+    assert "weight" in problems[(10, "nodes.vote.params.weigth")]

@@ -7,12 +7,22 @@ strategy with the node's agent and params, and writes the answer (``output``, de
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
 from agents.common import node_agent
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyDef, parse_params
+from agents.strategies.runtime import (
+    STRATEGIES,
+    Branches,
+    StrategyDef,
+    describe_field,
+    parse_params,
+)
 from orchestrator.errors import ConfigError
-from orchestrator.graph.context import JobState, Op, OpRegistry, RunContext
+from orchestrator.graph.context import JobState, Op, OpRegistry, ParamCheck, RunContext
 from orchestrator.graph.spec import NodeSpec
 from orchestrator.models.protocol import ChatMessage
 
@@ -78,8 +88,41 @@ def strategy_op(defn: StrategyDef) -> Op:
     return op
 
 
+def params_check(defn: StrategyDef) -> ParamCheck:
+    """A check of a node's params against the strategy's params model (for the loader)."""
+
+    def check(params: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+        raw = {k: v for k, v in params.items() if k not in OP_KEYS}
+        try:
+            defn.params.model_validate(raw)
+        except ConfigError as exc:
+            return [((), f"{exc}")]
+        except ValidationError as exc:
+            return [
+                (tuple(error["loc"]), _param_message(defn, error)) for error in exc.errors()
+            ]
+        return []
+
+    return check
+
+
+def _param_message(defn: StrategyDef, error: ErrorDetails) -> str:
+    fields = defn.params.model_fields
+    name = str(error["loc"][0]) if error["loc"] else ""
+    if name in fields:
+        rule = f"{name}: {describe_field(fields[name])}"
+    else:
+        rule = f"the params of {defn.name!r} are {', '.join(fields)}"
+    return f"{error.get('input')!r}: {error['msg']} ({rule})"
+
+
 def register_strategy_ops(registry: OpRegistry) -> None:
-    """Register every strategy as an op of the same name."""
+    """Register every strategy as an op of the same name, with its params check."""
     load_strategies()
     for name, defn in sorted(STRATEGIES.items()):
-        registry.register(name, strategy_op(defn), doc=f"{defn.summary} ({defn.paper})")
+        registry.register(
+            name,
+            strategy_op(defn),
+            doc=f"{defn.summary} ({defn.paper})",
+            check_params=params_check(defn),
+        )

@@ -191,9 +191,7 @@ def get_strategy(name: str, *, where: str) -> StrategyDef:
 
 def parse_params(defn: StrategyDef, raw: Mapping[str, Any], *, where: str) -> Any:
     """Validate ``raw`` against the strategy's params; every problem named with its rule."""
-    fields = ", ".join(
-        f"{key} ({_describe_field(info)})" for key, info in defn.params.model_fields.items()
-    )
+    fields = param_summary(defn)
     try:
         return defn.params.model_validate(dict(raw))
     except ConfigError as exc:
@@ -211,7 +209,14 @@ def parse_params(defn: StrategyDef, raw: Mapping[str, Any], *, where: str) -> An
         ) from None
 
 
-def _describe_field(info: Any) -> str:
+def param_summary(defn: StrategyDef) -> str:
+    """Every param of a strategy with its bounds and default, for error messages."""
+    return ", ".join(
+        f"{key} ({describe_field(info)})" for key, info in defn.params.model_fields.items()
+    )
+
+
+def describe_field(info: Any) -> str:
     bounds = []
     for meta in info.metadata:
         for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):

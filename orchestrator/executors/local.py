@@ -1,4 +1,4 @@
-"""The in-process executor: runs task functions as asyncio tasks in the current event loop."""
+"""The in-process executor: runs task functions in the current event loop."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ R = TypeVar("R")
 
 
 class LocalExecutor:
-    """Runs each submitted coroutine function in the caller's event loop (the default).
+    """Runs each submitted coroutine function inline, in the task that awaits ``submit``.
 
-    Each submission runs as its own asyncio task, so ``aclose()`` can cancel what is
-    still running; cancelling the awaiter cancels that task too.
+    The work gets no asyncio task of its own, so handing it over costs no event-loop
+    round trip at its start or end: a dependent starts in the same loop step as the task
+    it waited for ends (``bench/scheduler.py``: makespan / critical path 1.02 against
+    1.04 with a task per submission). Cancelling the awaiter cancels the work, since they
+    are one task; ``aclose()`` cancels the tasks that are inside a submission and waits
+    until each submission has stopped.
     """
 
     def __init__(self, name: str = "local") -> None:
         self.name = name
-        self._running: set[asyncio.Future[Any]] = set()
+        # One future per running submission, done when it stops; valued by its task.
+        self._running: dict[asyncio.Future[None], asyncio.Task[Any]] = {}
         self._closed = False
 
     async def submit(self, fn: Callable[..., Awaitable[R]], /, *args: Any) -> R:
@@ -26,18 +31,25 @@ class LocalExecutor:
             raise RuntimeError(
                 f"executor {self.name!r} is closed; submit work to a new LocalExecutor"
             )
-        work = asyncio.ensure_future(fn(*args))
-        self._running.add(work)
-        work.add_done_callback(self._running.discard)
-        # Awaiting the task directly: an exception comes back unchanged, and cancelling
-        # this coroutine cancels ``work`` as well.
-        return await work
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError(
+                f"executor {self.name!r}: submit() must be awaited inside an asyncio task"
+            )
+        stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._running[stopped] = task
+        try:
+            return await fn(*args)
+        finally:
+            del self._running[stopped]
+            stopped.set_result(None)
 
     async def aclose(self) -> None:
         """Cancel every submission still running and wait until they have stopped."""
         self._closed = True
-        running = list(self._running)
-        for work in running:
-            work.cancel()
+        running = dict(self._running)
+        # A task inside nested submissions is cancelled once.
+        for task in set(running.values()):
+            task.cancel()
         if running:
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.wait(running)

@@ -70,6 +70,8 @@ class RunContext:
 
 
 Op = Callable[[RunContext, Any, JobState], Awaitable[JobState]]
+# Checks a node's params before the job runs: (path inside params, message) per problem.
+ParamCheck = Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]]
 
 
 class OpRegistry:
@@ -78,12 +80,21 @@ class OpRegistry:
     def __init__(self) -> None:
         self._ops: dict[str, Op] = {}
         self._docs: dict[str, str] = {}
+        self._checks: dict[str, ParamCheck] = {}
 
-    def register(self, name: str, op: Op, doc: str = "") -> None:
+    def register(
+        self, name: str, op: Op, doc: str = "", *, check_params: ParamCheck | None = None
+    ) -> None:
         if name in self._ops:
             raise ConfigError(f"op {name!r} is registered twice; op names must be unique")
         self._ops[name] = op
         self._docs[name] = doc
+        if check_params is not None:
+            self._checks[name] = check_params
+
+    def param_checks(self) -> dict[str, ParamCheck]:
+        """The ops' params checks, for the graph loader (``breadth validate``)."""
+        return dict(self._checks)
 
     def get(self, name: str) -> Op:
         try:

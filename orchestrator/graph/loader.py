@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.errors import GraphSpecError, SpecProblem
 from orchestrator.graph.checks import graph_findings, suggestion
+from orchestrator.graph.context import ParamCheck
 from orchestrator.graph.spec import GraphSpec
 from orchestrator.graph.yaml_lines import DataPath, ParsedYaml, YamlSyntaxError, parse_yaml
 
@@ -29,13 +30,15 @@ def load_graph(
     *,
     known_ops: Collection[str] | None = None,
     known_tools: Collection[str] | None = None,
+    param_checks: Mapping[str, ParamCheck] | None = None,
 ) -> GraphSpec:
     """The graph in ``path``; raises ``GraphSpecError`` listing every problem in it.
 
     ``known_ops`` / ``known_tools``: the names nodes and agents may use; None skips
-    that check (e.g. when the registry is not at hand).
+    that check (e.g. when the registry is not at hand). ``param_checks``: per op, a
+    check of a node's ``params`` (see ``OpRegistry.param_checks``).
     """
-    spec, problems = _load(path, known_ops, known_tools)
+    spec, problems = _load(path, known_ops, known_tools, param_checks)
     if problems or spec is None:
         raise GraphSpecError(problems)
     return spec
@@ -46,9 +49,10 @@ def graph_problems(
     *,
     known_ops: Collection[str] | None = None,
     known_tools: Collection[str] | None = None,
+    param_checks: Mapping[str, ParamCheck] | None = None,
 ) -> list[SpecProblem]:
     """Every problem in the graph file ``path``, sorted by line (``[]``: it is valid)."""
-    return _load(path, known_ops, known_tools)[1]
+    return _load(path, known_ops, known_tools, param_checks)[1]
 
 
 def field_path(path: Sequence[str | int], data: Any = None) -> str:
@@ -76,6 +80,7 @@ def _load(
     path: Path | str,
     known_ops: Collection[str] | None,
     known_tools: Collection[str] | None,
+    param_checks: Mapping[str, ParamCheck] | None = None,
 ) -> tuple[GraphSpec | None, list[SpecProblem]]:
     file = str(path)
     try:
@@ -124,9 +129,36 @@ def _load(
                 finding.message,
             )
         )
+    problems += _param_problems(file, parsed, param_checks or {})
     unique = list(dict.fromkeys(problems))
     unique.sort(key=lambda p: p.line or 0)
     return spec, unique
+
+
+def _param_problems(
+    file: str, parsed: ParsedYaml, checks: Mapping[str, ParamCheck]
+) -> list[SpecProblem]:
+    """Each node's ``params`` checked by its op's check, located at the bad param's line."""
+    problems = []
+    nodes = parsed.data.get("nodes")
+    for name, node in nodes.items() if isinstance(nodes, Mapping) else []:
+        if not isinstance(node, Mapping):
+            continue
+        op = node.get("op")
+        check = checks.get(op) if isinstance(op, str) else None
+        params = node.get("params", {})
+        if check is None or not isinstance(params, Mapping):
+            continue
+        for relative, message in check(params):
+            path: DataPath = ("nodes", name, "params", *relative)
+            line = parsed.line_of(path)
+            while line is None and len(path) > 2:
+                path = path[:-1]
+                line = parsed.line_of(path)
+            problems.append(
+                SpecProblem(file, line, field_path(("nodes", name, "params", *relative)), message)
+            )
+    return problems
 
 
 def _read_error(exc: OSError) -> str:
