@@ -128,7 +128,7 @@ async def _research(args: argparse.Namespace, console: Console) -> int:
     if not args.question and not args.resume:
         raise ConfigError(
             "no question given; ask one, e.g. `breadth research \"How does Python's garbage "
-            "collector handle reference cycles?\"`, or resume a job with --resume JOB_ID"
+            'collector handle reference cycles?"`, or resume a job with --resume JOB_ID'
         )
     settings = Settings.from_env(
         model_urls=args.model_url,

@@ -79,8 +79,16 @@ def test_bad_model_url_is_rejected_before_anything_runs(
     redis_url: str, namespace: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
-        ["research", "q?", "--model-url", "localhost:8000", "--redis-url", redis_url,
-         "--namespace", namespace]
+        [
+            "research",
+            "q?",
+            "--model-url",
+            "localhost:8000",
+            "--redis-url",
+            redis_url,
+            "--namespace",
+            namespace,
+        ]
     )
     assert code == EXIT_USER_ERROR
     assert "'localhost:8000'" in capsys.readouterr().err

@@ -66,7 +66,9 @@ async def test_research_job_runs_end_to_end_on_the_embedded_model(tmp_path: Path
     report = stored.report or ""
     corpus_ids = {doc.id for doc in Corpus.builtin().documents}
     cited_numbers = {int(n) for n in re.findall(r"\[(\d+)\]", report.split("## Sources")[0])}
-    source_lines = re.findall(r"^\s*[-*]?\s*\[(\d+)\]\s+(\S+)", report.split("## Sources")[-1], re.M)
+    source_lines = re.findall(
+        r"^\s*[-*]?\s*\[(\d+)\]\s+(\S+)", report.split("## Sources")[-1], re.M
+    )
     sources = {int(n): doc_id for n, doc_id in source_lines}
     assert cited_numbers, report
     assert cited_numbers <= set(sources), (cited_numbers, sources)

@@ -103,9 +103,7 @@ async def test_extractor_agent_reads_the_final_answer() -> None:
             return '{"answer": "42"}'
         return "a long argument that ends somewhere"
 
-    ctx, _ = make_context(
-        ScriptedModel(script), graph=graph_with(agents={"reader": AgentSpec()})
-    )
+    ctx, _ = make_context(ScriptedModel(script), graph=graph_with(agents={"reader": AgentSpec()}))
     params = parse_params(VOTE, {"n": 3, "extractor": "reader"}, where="test")
     outcome = await VOTE.run(Branches(ctx, AgentSpec()), params, QUESTION)
     assert outcome.answer == "42"

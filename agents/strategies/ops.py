@@ -98,9 +98,7 @@ def params_check(defn: StrategyDef) -> ParamCheck:
         except ConfigError as exc:
             return [((), f"{exc}")]
         except ValidationError as exc:
-            return [
-                (tuple(error["loc"]), _param_message(defn, error)) for error in exc.errors()
-            ]
+            return [(tuple(error["loc"]), _param_message(defn, error)) for error in exc.errors()]
         return []
 
     return check
