@@ -38,20 +38,15 @@ class Progress:
         elif event.type == "plan_ready":
             self.total = max(self.total, int(event.data.get("tasks", 0)))
         elif event.type == "tasks_added":
-            self.total += int(event.data.get("count", 0))
+            self.total += len(event.data.get("task_ids", []))
         elif event.type == "task_started" and task:
             self.running.add(task)
         elif event.type == "task_finished" and task:
             self.running.discard(task)
             self.done.add(task)
-        elif event.type == "task_skipped" and task:
-            self.running.discard(task)
-            if event.data.get("reason") == "cached":
+            if event.data.get("resumed"):
                 self.cached.add(task)
-                self.done.add(task)
-            else:
-                self.failed.add(task)
-        elif event.type == "task_failed" and task:
+        elif event.type in ("task_skipped", "task_failed") and task:
             self.running.discard(task)
             self.failed.add(task)
         elif event.type == "tokens":
@@ -118,4 +113,4 @@ class ProgressView:
         if self._live is not None:
             self._live.update(self._render())
         elif event.type in _PLAIN_EVENTS:
-            self.console.print(self.progress.line(), highlight=False, soft_wrap=True)
+            self.console.print(Text(self.progress.line()), highlight=False, soft_wrap=True)
