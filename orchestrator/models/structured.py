@@ -28,7 +28,8 @@ def parse_json_output(text: str, schema: type[M]) -> M:
     if start != -1 and end > start:
         candidate = candidate[start : end + 1]
     try:
-        data = json.loads(candidate)
+        # strict=False: a raw newline or tab inside a string is a slip worth forgiving.
+        data = json.loads(candidate, strict=False)
     except json.JSONDecodeError as exc:
         raise ModelOutputError(
             f"model output is not JSON ({exc.msg} at position {exc.pos}); "
