@@ -91,6 +91,10 @@ class Branches:
             )
         return Branches(self.ctx, agents[name], self.task_id, self._tally)
 
+    def or_agent(self, name: str | None, *, param: str) -> Branches:
+        """Branches for the agent ``name`` when one is named, else these branches."""
+        return self if name is None else self.with_agent(name, param=param)
+
     async def _record(self, usage: TokenUsage, samples: int) -> None:
         self._tally.usage = self._tally.usage + usage
         self._tally.samples += samples

@@ -106,11 +106,7 @@ def _vote(texts: Sequence[str], params: AggregateParams) -> tuple[str, dict[str,
 async def run_aggregate(
     branches: Branches, params: AggregateParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
-    aggregator = (
-        branches.with_agent(params.aggregator, param="aggregator")
-        if params.aggregator is not None
-        else branches
-    )
+    aggregator = branches.or_agent(params.aggregator, param="params.aggregator")
     question = messages[-1].content
 
     async def merge(candidates: Sequence[str]) -> str:
@@ -233,15 +229,11 @@ async def run_moa(
     names = params.proposers or [""] * params.width
     # Proposers of one agent share each layer's prompt: one request with n per agent.
     groups: dict[str, Branches] = {
-        name: branches.with_agent(name, param="proposers") if name else branches
+        name: branches.or_agent(name or None, param="params.proposers")
         for name in dict.fromkeys(names)
     }
     counts = {name: names.count(name) for name in groups}
-    aggregator = (
-        branches.with_agent(params.aggregator, param="aggregator")
-        if params.aggregator is not None
-        else branches
-    )
+    aggregator = branches.or_agent(params.aggregator, param="params.aggregator")
     previous: list[str | None] = []
     references_seen: list[int] = []
     stopped: BudgetExceeded | None = None

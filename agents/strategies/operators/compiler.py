@@ -329,7 +329,7 @@ async def run_compile(
     branches: Branches, params: CompileParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
     tools = job_tools(branches)
-    joiner = branches.with_agent(params.joiner, param="joiner") if params.joiner else branches
+    joiner = branches.or_agent(params.joiner, param="params.joiner")
     plan_step = _stream_plan if params.plan_format == "text" else _json_plan
     rounds: list[_Round] = []
     best: str | None = None

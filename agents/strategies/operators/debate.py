@@ -115,7 +115,7 @@ async def _judge(
     branches: Branches, params: DebateParams, messages: list[ChatMessage], latest: list[str]
 ) -> int | None:
     """The 0-based index of the response the judge picks, or None if its reply names none."""
-    judge = branches.with_agent(params.judge, param="judge") if params.judge else branches
+    judge = branches.or_agent(params.judge, param="params.judge")
     limit = max(200, params.max_context_chars // len(latest))
     prompt = JUDGE_PROMPT.format(
         question=messages[-1].content.strip(),

@@ -195,11 +195,7 @@ class _GoT:
 async def run_got(
     branches: Branches, params: GotParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
-    judge = (
-        branches.with_agent(params.evaluator, param="params.evaluator")
-        if params.evaluator is not None
-        else branches
-    )
+    judge = branches.or_agent(params.evaluator, param="params.evaluator")
     run = _GoT(branches, judge, params, messages, question_of(messages))
     working = [run.tree.root]
     history: list[dict[str, Any]] = []

@@ -157,11 +157,7 @@ class UniversalVoteParams(BaseModel):
 async def run_universal_vote(
     branches: Branches, params: UniversalVoteParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
-    selector = (
-        branches.with_agent(params.selector, param="params.selector")
-        if params.selector is not None
-        else branches
-    )
+    selector = branches.or_agent(params.selector, param="params.selector")
     drawn = await draw_candidates(
         branches, messages, params.n, inner=params.inner, temperature=params.temperature
     )
@@ -307,11 +303,7 @@ async def _candidate_score(
 async def run_best_of_n(
     branches: Branches, params: BestOfNParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
-    judge = (
-        branches.with_agent(params.judge, param="params.judge")
-        if params.judge is not None
-        else branches
-    )
+    judge = branches.or_agent(params.judge, param="params.judge")
     drawn = await draw_candidates(
         branches, messages, params.n, inner=params.inner, temperature=params.temperature
     )

@@ -159,11 +159,7 @@ def _leader(bracket: Tournament) -> int:
 async def run_tournament(
     branches: Branches, params: TournamentParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
-    judge = (
-        branches.with_agent(params.judge, param="params.judge")
-        if params.judge is not None
-        else branches
-    )
+    judge = branches.or_agent(params.judge, param="params.judge")
     drawn = await draw_candidates(
         branches, messages, params.n, inner=params.inner, temperature=params.temperature
     )

@@ -376,11 +376,7 @@ class _ToT:
 async def run_tree_search(
     branches: Branches, params: TreeSearchParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
-    evaluator = (
-        branches.with_agent(params.evaluator, param="params.evaluator")
-        if params.evaluator is not None
-        else branches
-    )
+    evaluator = branches.or_agent(params.evaluator, param="params.evaluator")
     search = _ToT(branches, evaluator, params, messages, question_of(messages))
     details: dict[str, Any] = {"search": params.search, "evaluate": params.evaluate}
     leaf = await (search.bfs(details) if params.search == "bfs" else search.dfs(details))
