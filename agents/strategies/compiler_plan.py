@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.strategies.text_scan import brackets_balanced
+
 JOIN_TOOL = "join"
 END_OF_PLAN = "<END_OF_PLAN>"
 
@@ -270,27 +272,6 @@ def _make_call(idx: int, tool: str, positional: list[Any], args: dict[str, Any])
     )
 
 
-def _parens_balanced(text: str) -> bool:
-    """True when the text has a ``(`` and every bracket outside strings is closed."""
-    depth, quote, opened, i = 0, None, False, 0
-    while i < len(text):
-        char = text[i]
-        if quote is not None:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "([{":
-            depth += 1
-            opened = True
-        elif char in ")]}":
-            depth -= 1
-        i += 1
-    return opened and depth <= 0 and quote is None
-
-
 class PlanStreamParser:
     """Incremental parser for a streamed LLMCompiler plan.
 
@@ -367,7 +348,7 @@ class PlanStreamParser:
                 self.thoughts.append(re.sub(r"^thought\s*:\s*", "", text, flags=re.IGNORECASE))
             return []
         statement = self._pending
-        if not _parens_balanced(statement):
+        if not brackets_balanced(statement):
             if len(statement) <= self.max_call_chars:
                 return []
             self._pending = None

@@ -20,6 +20,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agents.strategies.text_scan import closing_bracket
+
 Style = Literal["tags", "spawn"]
 
 _OPEN_RE = re.compile(r"<Parallel>", re.IGNORECASE)
@@ -100,28 +102,6 @@ def _find_tags(text: str, start: int) -> ParallelBlock:
     )
 
 
-def _closing_bracket(text: str, open_at: int) -> int | None:
-    """Offset of the ``)`` matching the ``(`` at ``open_at``, skipping strings; None if open."""
-    depth, quote, i = 0, None, open_at
-    while i < len(text):
-        char = text[i]
-        if quote is not None:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
-
-
 def _spawn_messages(arg_text: str) -> list[str] | None:
     """The child messages of ``spawn(...)``: strings given directly or in a list."""
     try:
@@ -143,7 +123,7 @@ def _spawn_messages(arg_text: str) -> list[str] | None:
 
 def _find_spawn(text: str, start: int) -> ParallelBlock | None:
     open_at = text.index("(", start)
-    close = _closing_bracket(text, open_at)
+    close = closing_bracket(text, open_at)
     if close is None:
         return ParallelBlock(
             style="spawn", prefix=text[:start], paths=[], complete=False, end=len(text)
