@@ -65,13 +65,22 @@ def render_report(report: Report) -> str:
     lines = [f"# {_one_line(report.title) or 'Report'}", ""]
     for note in report.notes:
         lines += [f"> {_one_line(note)}", ""]
+    shown_headings = {_one_line(report.title).casefold()}
     for section in report.sections:
-        lines += [f"## {_one_line(section.heading) or 'Findings'}", ""]
+        body = []
         for paragraph in section.paragraphs:
             text = paragraph.text.strip()
             marks = citation_marks(paragraph.source_ids, numbers)
             if text or marks:
-                lines += [f"{text} {marks}".strip(), ""]
+                body += [f"{text} {marks}".strip(), ""]
+        if not body:
+            continue  # a heading with nothing under it says nothing
+        heading = _one_line(section.heading) or "Findings"
+        if heading.casefold() not in shown_headings:
+            # A heading that repeats the title or an earlier one would only repeat it.
+            lines += [f"## {heading}", ""]
+            shown_headings.add(heading.casefold())
+        lines += body
     if numbers:
         lines += ["## Sources", ""]
         for source_id, number in numbers.items():

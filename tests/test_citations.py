@@ -67,3 +67,22 @@ def test_no_sources_section_when_nothing_is_cited() -> None:
     text = render_report(Report("T", (section("S", ("Uncited.", ())),), SOURCES))
     assert "## Sources" not in text and "[1]" not in text
     assert text == "# T\n\n## S\n\nUncited.\n"
+
+
+def test_empty_sections_and_repeated_headings_are_not_rendered() -> None:
+    from agents.citations import CitedText, Report, ReportSection, render_report
+
+    report = Report(
+        title="GC",
+        sections=(
+            ReportSection("GC", (CitedText("Cycles are found.", ("gc",)),)),
+            ReportSection("Nothing here", ()),
+            ReportSection("Cycles", (CitedText("Generations.", ("gc",)),)),
+            ReportSection("cycles", (CitedText("Weak refs.", ()),)),
+        ),
+        sources={"gc": "Garbage collection"},
+    )
+    text = render_report(report)
+    assert text.count("GC") == 1 and "Nothing here" not in text
+    assert text.count("## Cycles") == 1 and "Weak refs." in text
+    assert "Cycles are found. [1]" in text and "- [1] gc — Garbage collection" in text
