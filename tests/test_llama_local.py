@@ -186,3 +186,21 @@ def test_grammars_with_escapes_llama_cpp_rejects_are_detected() -> None:
     assert gbnf_escapes_valid(r'a ::= "\"" [A-Z] "x\n" [\]\-] "\\"')
     # The JSON-schema converter copies a regex's "\." into the grammar verbatim.
     assert not gbnf_escapes_valid(r'a ::= "\"" [A-Z] "\.x" "\""')
+
+
+def test_long_string_limits_are_dropped_before_building_a_grammar() -> None:
+    from orchestrator.models.llama_engine import GRAMMAR_MAX_LENGTH, grammar_safe_schema
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "short": {"type": "string", "maxLength": 40},
+            "long": {"type": "string", "maxLength": GRAMMAR_MAX_LENGTH + 1},
+            "items": {"type": "array", "items": {"type": "string", "maxLength": 5000}},
+        },
+    }
+    safe = grammar_safe_schema(schema)
+    assert safe["properties"]["short"]["maxLength"] == 40
+    assert "maxLength" not in safe["properties"]["long"]
+    assert "maxLength" not in safe["properties"]["items"]["items"]
+    assert schema["properties"]["long"]["maxLength"] == GRAMMAR_MAX_LENGTH + 1

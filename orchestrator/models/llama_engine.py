@@ -64,6 +64,23 @@ class Sample:
 _BAD_GBNF_ESCAPE = re.compile(r'\\(?:[xuUtrn"\\\[\]-]|$)|(\\.)')
 
 
+# llama.cpp spells a string's maxLength as that many nested optional rules; past a few
+# hundred its grammar parser overflows the stack and the process dies (SIGSEGV).
+GRAMMAR_MAX_LENGTH = 256
+
+
+def grammar_safe_schema(schema: Any) -> Any:
+    """``schema`` without string length limits llama.cpp cannot compile (max_tokens bounds them)."""
+    if isinstance(schema, list):
+        return [grammar_safe_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    safe = {key: grammar_safe_schema(value) for key, value in schema.items()}
+    if isinstance(safe.get("maxLength"), int) and safe["maxLength"] > GRAMMAR_MAX_LENGTH:
+        del safe["maxLength"]
+    return safe
+
+
 def gbnf_escapes_valid(grammar: str) -> bool:
     """Whether every backslash escape in ``grammar`` is one llama.cpp's GBNF parser accepts."""
     return all(match.group(1) is None for match in _BAD_GBNF_ESCAPE.finditer(grammar))
@@ -157,7 +174,9 @@ class LlamaEngine:
             from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
             try:
-                compiled = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+                compiled = LlamaGrammar.from_json_schema(
+                    json.dumps(grammar_safe_schema(schema)), verbose=False
+                )
             except Exception:  # the converter raises bare exceptions on unsupported schemas
                 compiled = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
             if not gbnf_escapes_valid(getattr(compiled, "_grammar", "")):
