@@ -30,10 +30,12 @@ from agents.common import (
 )
 from agents.planner import RESEARCH_KIND, plan_research, plan_summary
 from agents.researcher import research, research_tools
+from agents.strategies.runtime import Branches, InnerStrategy, run_strategy
 from agents.synthesizer import synthesize
 from orchestrator.errors import ConfigError
 from orchestrator.graph.context import JobState, Op, OpRegistry, RunContext
-from orchestrator.graph.spec import NodeSpec
+from orchestrator.graph.spec import AgentSpec, NodeSpec
+from orchestrator.models.protocol import ChatMessage
 from orchestrator.plan import TaskPlan, TaskResult, TaskSpec
 from orchestrator.scheduler import Scheduler
 
@@ -55,6 +57,9 @@ class ResearchParams(_Params):
     max_steps: int | None = Field(default=None, ge=1, le=50)
     result_chars: int = Field(default=1500, ge=200, le=20_000)
     first_search: bool = True
+    # A strategy that answers each sub-question from the researcher's findings (e.g. a
+    # tournament of drafts); its answer becomes the task's first finding.
+    answer_with: InnerStrategy | None = None
 
 
 class SynthesizeParams(_Params):
@@ -116,7 +121,7 @@ async def research_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobSt
     plan = _state_plan(state)
 
     async def handler(task: TaskSpec, deps: Mapping[str, TaskResult]) -> TaskResult:
-        return await research(
+        result = await research(
             ctx,
             agent,
             task,
@@ -124,6 +129,9 @@ async def research_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobSt
             result_chars=params.result_chars,
             first_search=params.first_search,
         )
+        if params.answer_with is None or not result.sources:
+            return result
+        return await answer_from_findings(ctx, agent, result, params.answer_with)
 
     scheduler = Scheduler(
         executor=ctx.executor,
@@ -139,6 +147,29 @@ async def research_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobSt
         "results": {tid: r.model_dump(mode="json") for tid, r in outcome.results.items()},
         "stopped_by": outcome.stopped_by,
     }
+
+
+async def answer_from_findings(
+    ctx: RunContext, agent: AgentSpec, result: TaskResult, strategy: InnerStrategy
+) -> TaskResult:
+    """The task's answer by ``strategy`` over its findings, added as its first cited finding."""
+    output = dict(result.output) if isinstance(result.output, Mapping) else {}
+    question = str(output.get("question") or result.task_id)
+    prompt = prompts.ANSWER_FROM_FINDINGS.format(question=question, findings=result.text)
+    branches = Branches(ctx, agent, task_id=result.task_id)
+    outcome = await run_strategy(
+        branches,
+        strategy.op,
+        strategy.params,
+        [ChatMessage(role="user", content=prompt)],
+        where="node op 'research' params.answer_with",
+    )
+    cited = list(dict.fromkeys(i for f in output.get("findings", []) for i in f["source_ids"]))
+    answer = {"claim": outcome.answer.strip(), "source_ids": cited[:3] or result.sources[:3]}
+    output["findings"] = [answer, *output.get("findings", [])]
+    output["answered_with"] = {"op": strategy.op, "samples": branches.samples}
+    usage = result.usage + branches.usage
+    return result.model_copy(update={"output": output, "usage": usage})
 
 
 def _state_plan(state: JobState) -> TaskPlan:

@@ -88,3 +88,9 @@ A reviewer's feedback:
 {feedback}
 
 Write an improved answer that fixes what the feedback points out."""
+
+# A research task's answer from its findings (``research`` with ``answer_with``).
+ANSWER_FROM_FINDINGS = (
+    "Answer the question in two or three sentences, using only these findings.\n\n"
+    "Question: {question}\n\nFindings:\n{findings}"
+)

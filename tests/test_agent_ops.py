@@ -216,3 +216,36 @@ def test_register_builtin_ops_names_every_op() -> None:
     names = set(registry.names())
     assert {"plan", "research", "synthesize", "draft", "judge", "revise"} <= names
     assert registry.doc("plan")
+
+
+@pytest.mark.redis
+async def test_research_tasks_can_be_answered_by_a_strategy(
+    redis_client: aioredis.Redis, namespace: str
+) -> None:
+    registry = OpRegistry()
+    register_builtin_ops(registry)  # with the strategy ops: answer_with names one
+
+    def script(request: GenerateRequest, index: int) -> str:
+        if request.json_schema is not None:
+            return research_script(request, index)
+        # The vote's samples: two agree, one does not.
+        assert "Answer the question in two or three sentences" in request.messages[-1].content
+        return "Cycles are found by the collector." if index == 1 else "The collector frees them."
+
+    ctx, _ = make_context(
+        ScriptedModel(script), store=RedisStore(redis_client, namespace), tools=corpus_tools(CORPUS)
+    )
+    ctx.question = QUESTION
+    answer_with = {"op": "vote", "params": {"n": 3, "extract": "last_line"}}
+    state = await run_nodes(
+        registry,
+        ctx,
+        {"question": QUESTION},
+        NodeSpec(op="plan", params={"max_subquestions": 1}),
+        NodeSpec(op="research", params={"answer_with": answer_with}),
+    )
+    (result,) = state["results"].values()
+    first = result["output"]["findings"][0]
+    assert first["claim"] == "the collector frees them"
+    assert first["source_ids"] == ["gc-module"]
+    assert result["output"]["answered_with"] == {"op": "vote", "samples": 3}
