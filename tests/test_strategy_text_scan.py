@@ -6,7 +6,7 @@ from agents.strategies.text_scan import brackets_balanced, closing_bracket
 
 
 def test_closing_bracket_skips_brackets_inside_strings() -> None:
-    text = 'spawn(["a)", \'b(\'], x=(1, 2)) tail'
+    text = "spawn([\"a)\", 'b('], x=(1, 2)) tail"
     assert closing_bracket(text, text.index("(")) == text.index(" tail") - 1
     assert closing_bracket('spawn(["open"', 5) is None
 
