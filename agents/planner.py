@@ -27,7 +27,9 @@ from orchestrator.usage import TokenUsage
 
 RESEARCH_KIND = "research"
 # No double quote or backslash: a grammar built from the pattern would let them break the JSON.
-QUESTION_PATTERN = r'^[A-Za-z][^"\\\n]{8,250}[?]$'
+QUESTION_PATTERN = r'^[A-Za-z][^"\\\n]{8,160}[?]$'
+ID_CHARS = 24
+QUESTION_CHARS = 162
 _NOT_ID = re.compile(r"[^a-z0-9_.\-]+")
 
 
@@ -36,7 +38,7 @@ class IndependentSubQuestion(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=40)
+    id: str = Field(min_length=1, max_length=ID_CHARS)
     # A question (ending with '?') that starts with a letter: a grammar-constrained small
     # model cannot answer with digits or punctuation, and a strong one writes this anyway.
     question: str = Field(pattern=QUESTION_PATTERN)
@@ -50,7 +52,7 @@ def plan_reply_model(max_subquestions: int, *, dependencies: bool = True) -> typ
             "SubQuestion",
             __base__=IndependentSubQuestion,
             depends_on=(
-                list[Annotated[str, Field(max_length=40)]],
+                list[Annotated[str, Field(max_length=ID_CHARS)]],
                 Field(default=[], min_length=0, max_length=max_subquestions),
             ),
         )
@@ -62,8 +64,13 @@ def plan_reply_model(max_subquestions: int, *, dependencies: bool = True) -> typ
 
 
 def plan_reply_tokens(max_subquestions: int) -> int:
-    """The longest reply the schema admits, in tokens (its completion limit's floor)."""
-    return 60 + 190 * max_subquestions
+    """The longest reply the schema admits, in tokens (its completion limit's floor).
+
+    Counted as one token a character: a small model that degenerates into "1. 2. 3. ..."
+    inside a string spends about that, and a reply cut short does not parse.
+    """
+    item = 40 + ID_CHARS + QUESTION_CHARS + max_subquestions * (ID_CHARS + 3)
+    return 20 + max_subquestions * item
 
 
 def slug(raw: str) -> str:
