@@ -37,8 +37,9 @@ MAX_FINDINGS = 3
 KEEP_TURNS = 3
 REPLY_CHARS = 1200
 CONTEXT_CHARS = 1200
-# The longest step reply the schema admits, in tokens (its completion limit's floor).
-STEP_TOKENS = 700
+# The completion limit's floor for a step: room for the longest reply the schema admits
+# at about 1.7 characters a token (a reply cut short does not parse and fails the attempt).
+STEP_TOKENS = 1200
 
 # A claim is a sentence: it starts with a letter and has a space within its first 42
 # characters, so a grammar-constrained small model cannot fill it with digits or one long
