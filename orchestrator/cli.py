@@ -200,10 +200,11 @@ async def _research(args: argparse.Namespace, console: Console) -> int:
 
 def _summary(record: JobRecord) -> str:
     early = f" · stopped early by {record.stopped_early}" if record.stopped_early else ""
+    # A graph without a task DAG (a lone strategy) has no tasks to count.
+    tasks = f" · tasks {record.tasks_done}/{record.tasks_total} done" if record.tasks_total else ""
     return (
-        f"job {record.id} {record.state} · tasks {record.tasks_done}/{record.tasks_total} done"
-        f" · {record.usage.total_tokens:,} tokens{early} · show again with "
-        f"`breadth show {record.id}`"
+        f"job {record.id} {record.state}{tasks} · {record.usage.total_tokens:,} tokens{early}"
+        f" · show again with `breadth show {record.id}`"
     )
 
 
