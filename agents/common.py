@@ -77,14 +77,12 @@ def build_request(
     **overrides: Any,
 ) -> GenerateRequest:
     """A request with the agent's (then its model's) defaults; ``overrides`` win when not None."""
-    model_spec = agent_model_spec(ctx, agent)
+    sampling = agent_sampling(ctx, agent)
     fields: dict[str, Any] = {
         "messages": list(messages),
-        "model": model_spec.model,
-        "temperature": (
-            agent.temperature if agent.temperature is not None else model_spec.temperature
-        ),
-        "max_tokens": agent.max_tokens if agent.max_tokens is not None else model_spec.max_tokens,
+        "model": agent_model_spec(ctx, agent).model,
+        "temperature": sampling.temperature,
+        "max_tokens": sampling.max_tokens,
     }
     fields.update({key: value for key, value in overrides.items() if value is not None})
     return GenerateRequest(**fields)
@@ -107,9 +105,7 @@ async def generate(
     **overrides: Any,
 ) -> Completion:
     """One request with the agent's settings; checks the budget first and records the tokens."""
-    spent = ctx.budget.exhausted()
-    if spent is not None:
-        raise budget_error(ctx, spent)
+    check_budget(ctx)
     request = build_request(ctx, agent, messages, **overrides)
     completion = await agent_replica(ctx, agent).generate(request)
     await ctx.record_usage(completion.usage, task_id)

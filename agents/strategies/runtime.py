@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.common import agent_replica, budget_error, build_request
+from agents.common import agent_replica, build_request, check_budget
 from orchestrator.errors import BudgetExceeded, ConfigError
 from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec
@@ -72,14 +72,8 @@ class Branches:
     def samples(self) -> int:
         return self._tally.samples
 
-    def budget_spent(self) -> str | None:
-        """The name of the job's spent budget, if any (strategies stop early on it)."""
-        return self.ctx.budget.exhausted()
-
     def check_budget(self) -> None:
-        spent = self.budget_spent()
-        if spent is not None:
-            raise budget_error(self.ctx, spent)
+        check_budget(self.ctx)
 
     def with_agent(self, name: str, *, param: str) -> Branches:
         """Branches for another agent of the graph (a judge, an aggregator), same tallies."""

@@ -31,9 +31,7 @@ from agents.strategies.beam import (
     select_beam,
 )
 from agents.strategies.operators.aggregation import ask
-from agents.strategies.operators.judges import (
-    JUDGE_SYSTEM,
-)
+from agents.strategies.operators.judges import JUDGE_SYSTEM, SCORE_SCHEMA
 from agents.strategies.runtime import (
     Branches,
     InnerStrategy,
@@ -54,14 +52,6 @@ VALUE_SCHEMA: dict[str, Any] = {
         "value": {"type": "string", "enum": sorted(VALUE_WORDS)},
     },
     "required": ["reason", "value"],
-}
-SCORE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "reason": {"type": "string", "maxLength": 300},
-        "score": {"type": "integer", "minimum": 1, "maximum": 10},
-    },
-    "required": ["reason", "score"],
 }
 
 

@@ -72,6 +72,11 @@ class VoteParams(BaseModel):
     )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 
+    @property
+    def uses_confidence(self) -> bool:
+        """Whether traces are weighted or filtered by their confidence (needs logprobs)."""
+        return self.weight != "none" or self.keep_fraction < 1.0
+
     @model_validator(mode="after")
     def _consistent(self) -> VoteParams:
         check_extraction(self.extract, pattern=self.pattern, field=self.field)
@@ -130,9 +135,8 @@ def _traces(choices: Sequence[Choice]) -> list[_Trace]:
 async def _fixed(
     branches: Branches, params: VoteParams, messages: list[ChatMessage]
 ) -> list[_Trace]:
-    wants_logprobs = params.weight != "none" or params.keep_fraction < 1.0
     choices = await branches.sample(
-        messages, params.n, logprobs=wants_logprobs or None, temperature=params.temperature
+        messages, params.n, logprobs=params.uses_confidence or None, temperature=params.temperature
     )
     return _traces(choices)
 
@@ -142,11 +146,13 @@ async def _adaptive(
 ) -> list[_Trace]:
     traces: list[_Trace] = []
     waves = 0
-    wants_logprobs = params.weight != "none" or params.keep_fraction < 1.0
     for size in wave_sizes(params.n, params.first_wave, params.growth):
         try:
             choices = await branches.sample(
-                messages, size, logprobs=wants_logprobs or None, temperature=params.temperature
+                messages,
+                size,
+                logprobs=params.uses_confidence or None,
+                temperature=params.temperature,
             )
         except BudgetExceeded as exc:
             if not traces:
@@ -228,7 +234,7 @@ async def run_vote(
     stopped_by = details.pop("stopped_by", None)
     answers = await _answers(branches, params, traces)
     weights: list[float] | None = None
-    if params.weight != "none" or params.keep_fraction < 1.0:
+    if params.uses_confidence:
         scores = [_confidence_weight(t.logprobs, params) for t in traces]
         if params.keep_fraction < 1.0:
             kept = keep_top_fraction(list(range(len(traces))), scores, params.keep_fraction)
