@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.strategies.call_args import REFERENCE_RE, parse_call_args
+from agents.strategies.compiler_call_args import REFERENCE_RE, parse_call_args
 from agents.strategies.text_scan import brackets_balanced
 
 JOIN_TOOL = "join"

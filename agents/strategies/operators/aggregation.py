@@ -17,31 +17,25 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.common import clip
-from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
-from agents.strategies.population import (
+from agents.strategies.aggregation_population import (
     aggregation_prompt,
     check_population,
     layer_inputs,
-    moa_system_prompt,
     sample_subsets,
 )
+from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
+from agents.strategies.prompting import ask, in_persona, with_references
 from agents.strategies.runtime import (
     Branches,
     StrategyOutcome,
     gather_within_budget,
     register_strategy,
 )
-from agents.strategies.voting import majority_vote
+from agents.strategies.vote_tally import majority_vote
 from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.graph.spec import AgentSpec
 from orchestrator.models.protocol import ChatMessage
 
 T = TypeVar("T")
-
-
-def ask(messages: Sequence[ChatMessage], prompt: str) -> list[ChatMessage]:
-    """The conversation with its last user message (the question) replaced by ``prompt``."""
-    return [*messages[:-1], ChatMessage(role="user", content=prompt)]
 
 
 class AggregateParams(BaseModel):
@@ -187,34 +181,6 @@ class MoaParams(BaseModel):
                 "give proposers (a list of agents) or width (copies of the node's agent), not both"
             )
         return self
-
-
-def in_persona(messages: Sequence[ChatMessage], agent: AgentSpec) -> list[ChatMessage]:
-    """The conversation under ``agent``'s own system prompt, when it has one.
-
-    Proposers and round-table seats are other agents than the node's: their system
-    prompts (personas) are what makes them differ when they share a model.
-    """
-    if agent.system is None:
-        return list(messages)
-    rest = [m for m in messages if m.role != "system"]
-    return [ChatMessage(role="system", content=agent.system), *rest]
-
-
-def with_references(
-    messages: Sequence[ChatMessage], references: Sequence[str], limit: int
-) -> list[ChatMessage]:
-    """The conversation with MoA's system prompt carrying ``references`` put first.
-
-    The references join the conversation's own system prompt, if it has one.
-    """
-    system = moa_system_prompt([clip(r, limit) for r in references])
-    if system is None:
-        return list(messages)
-    own = [m.content for m in messages if m.role == "system"]
-    rest = [m for m in messages if m.role != "system"]
-    content = "\n\n".join([*own, system])
-    return [ChatMessage(role="system", content=content), *rest]
 
 
 @register_strategy(

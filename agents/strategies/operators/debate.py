@@ -17,16 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.common import clip
-from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
-from agents.strategies.operators.aggregation import ask, in_persona
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    gather_within_budget,
-    register_strategy,
-)
-from agents.strategies.topology import (
+from agents.strategies.debate_topology import (
     Topology,
     all_agree,
     neighbours,
@@ -34,7 +25,20 @@ from agents.strategies.topology import (
     reconcile_vote,
     summarize_for_context,
 )
-from agents.strategies.voting import format_candidates_for_selection, majority_vote, parse_selection
+from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
+from agents.strategies.prompting import ask, in_persona
+from agents.strategies.runtime import (
+    Branches,
+    InnerStrategy,
+    StrategyOutcome,
+    gather_within_budget,
+    register_strategy,
+)
+from agents.strategies.vote_tally import (
+    format_candidates_for_selection,
+    majority_vote,
+    parse_selection,
+)
 from orchestrator.errors import BudgetExceeded, ModelOutputError
 from orchestrator.models.protocol import ChatMessage
 

@@ -13,28 +13,27 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from agents.common import clip
-from agents.strategies.beam import (
+from agents.strategies.aggregation_population import aggregation_prompt
+from agents.strategies.candidates import CandidateParams, draw_candidates
+from agents.strategies.judge_scorer import DEFAULT_RUBRIC, JudgeScorer
+from agents.strategies.prompting import ask, distinct_texts
+from agents.strategies.runtime import (
+    Branches,
+    StrategyOutcome,
+    gather_within_budget,
+    question_of,
+    register_strategy,
+)
+from agents.strategies.tree_beam import (
     GotStep,
     Thought,
     ThoughtTree,
     keep_best,
     parse_got_steps,
     select_beam,
-)
-from agents.strategies.operators.aggregation import ask
-from agents.strategies.operators.judges import DEFAULT_RUBRIC, JudgeScorer, draw_candidates
-from agents.strategies.operators.tree import distinct_texts
-from agents.strategies.population import aggregation_prompt
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
 )
 from orchestrator.errors import BudgetExceeded, ModelOutputError
 from orchestrator.models.protocol import ChatMessage
@@ -48,10 +47,8 @@ DEFAULT_GOT_STEPS: list[dict[str, Any]] = [
 ]
 
 
-class GotParams(BaseModel):
+class GotParams(CandidateParams):
     """Settings of ``got``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     steps: list[GotStep] = Field(
         default=DEFAULT_GOT_STEPS,
@@ -63,13 +60,6 @@ class GotParams(BaseModel):
     )
     rubric: str = Field(
         default=DEFAULT_RUBRIC, min_length=1, max_length=4000, description="What scores high."
-    )
-    clip_chars: int = Field(
-        default=3000, ge=200, le=100_000, description="Characters of a thought shown."
-    )
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    inner: InnerStrategy | None = Field(
-        default=None, description="Strategy that writes each first-generation thought."
     )
 
     @field_validator("steps", mode="before")

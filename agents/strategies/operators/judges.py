@@ -10,24 +10,24 @@ endpoint, optionally step by step as a process reward model would (Lightman et a
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from agents.common import clip
-from agents.strategies.beam import StepAggregation, aggregate_step_scores
+from agents.strategies.candidates import CandidateParams, draw_candidates
+from agents.strategies.judge_scorer import DEFAULT_RUBRIC, JudgeScorer
+from agents.strategies.judges_scores import split_steps, step_prefixes
 from agents.strategies.reward import RewardClient
 from agents.strategies.runtime import (
     Branches,
-    InnerStrategy,
     StrategyOutcome,
     gather_within_budget,
     question_of,
     register_strategy,
 )
-from agents.strategies.verify import read_score, split_steps, step_prefixes
-from agents.strategies.voting import (
+from agents.strategies.tree_beam import StepAggregation, aggregate_step_scores
+from agents.strategies.vote_tally import (
     SELECTION_INSTRUCTION,
     format_candidates_for_selection,
     parse_selection,
@@ -37,114 +37,15 @@ from orchestrator.models.protocol import ChatMessage
 
 T = TypeVar("T")
 
-DEFAULT_RUBRIC = "Correct, complete and clearly reasoned; a wrong final answer scores low."
-
-SCORE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "reason": {"type": "string", "maxLength": 300},
-        "score": {"type": "integer", "minimum": 1, "maximum": 10},
-    },
-    "required": ["reason", "score"],
-}
-
-JUDGE_SYSTEM = "You are a strict, fair grader. Judge only what is written."
-
-
-@dataclass
-class Candidates:
-    """Candidate answers, and the budget that stopped their drawing early (if any)."""
-
-    texts: list[str]
-    stopped_by: str | None = None
-
-
-async def draw_candidates(
-    branches: Branches,
-    messages: list[ChatMessage],
-    n: int,
-    *,
-    inner: InnerStrategy | None,
-    temperature: float | None,
-) -> Candidates:
-    """``n`` answers: one request with ``n`` samples, or ``n`` concurrent ``inner`` runs.
-
-    With ``inner``, the answers drawn before a budget stop are kept; with none at all
-    the stop is raised (there is nothing to choose from).
-    """
-    if inner is None:
-        choices = await branches.sample(messages, n, temperature=temperature)
-        return Candidates([c.text for c in choices])
-    answers, stop = await gather_within_budget(
-        [branches.solve(messages, inner, temperature=temperature) for _ in range(n)]
-    )
-    texts = [a for a in answers if a is not None]
-    if stop is not None and not texts:
-        raise stop
-    return Candidates(texts, stop.budget if stop else None)
-
-
-class JudgeScorer:
-    """Pointwise LLM-judge scores (1..10 against a rubric) of whole answers or of steps."""
-
-    def __init__(self, judge: Branches, question: str, rubric: str, clip_chars: int) -> None:
-        self.judge = judge
-        self.question = question
-        self.rubric = rubric
-        self.clip_chars = clip_chars
-        self.unreadable: list[str] = []
-
-    async def _ask(self, prompt: str) -> float | None:
-        messages = [
-            ChatMessage(role="system", content=self.judge.agent.system or JUDGE_SYSTEM),
-            ChatMessage(role="user", content=prompt),
-        ]
-        reply = await self.judge.text(messages, json_schema=SCORE_SCHEMA, temperature=0.0)
-        score = read_score(reply)
-        if score is None:
-            self.unreadable.append(reply)
-        return score
-
-    async def score(self, response: str) -> float | None:
-        """The judge's 1..10 score of ``response``, or None when its reply is unreadable."""
-        return await self._ask(
-            f"Question:\n{self.question}\n\nResponse:\n{clip(response, self.clip_chars)}\n\n"
-            f"Rubric: {self.rubric}\n\nRate the response against the rubric from 1 (worst) "
-            f'to 10 (best). Reply as JSON: {{"reason": "<one sentence>", "score": <1-10>}}.'
-        )
-
-    async def score_step(
-        self, steps: Sequence[str], _prefixes: Sequence[str], index: int
-    ) -> float | None:
-        """The judge's 1..10 score of step ``index`` given the steps before it."""
-        before = "\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps[:index])) or "(none)"
-        return await self._ask(
-            f"Question:\n{self.question}\n\nSteps so far:\n{clip(before, self.clip_chars)}\n\n"
-            f"Next step (step {index + 1}):\n{clip(steps[index], self.clip_chars)}\n\n"
-            f"Rubric: {self.rubric}\n\nRate only the next step: is it correct and does it "
-            f"move toward the answer? From 1 (wrong) to 10 (certainly right). Reply as JSON: "
-            f'{{"reason": "<one sentence>", "score": <1-10>}}.'
-        )
-
-
 # -- universal_vote ----------------------------------------------------------------------
 
 
-class UniversalVoteParams(BaseModel):
+class UniversalVoteParams(CandidateParams):
     """Settings of ``universal_vote``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n: int = Field(default=8, ge=1, le=256, description="Free-form candidates to sample.")
     selector: str | None = Field(
         default=None, description="Agent that picks the most consistent (default: the node's)."
-    )
-    clip_chars: int = Field(
-        default=3000, ge=200, le=100_000, description="Characters of each candidate shown."
-    )
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    inner: InnerStrategy | None = Field(
-        default=None, description="Strategy that produces each candidate (default: one sample)."
     )
 
 
@@ -189,10 +90,8 @@ async def run_universal_vote(
 # -- best_of_n ---------------------------------------------------------------------------
 
 
-class BestOfNParams(BaseModel):
+class BestOfNParams(CandidateParams):
     """Settings of ``best_of_n``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n: int = Field(default=8, ge=1, le=256, description="Candidates to sample and score.")
     verifier: Literal["judge", "reward"] = Field(
@@ -219,13 +118,6 @@ class BestOfNParams(BaseModel):
     )
     max_steps: int = Field(
         default=12, ge=1, le=128, description="Steps scored per candidate (the tail is merged)."
-    )
-    clip_chars: int = Field(
-        default=3000, ge=200, le=100_000, description="Characters of each candidate shown."
-    )
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    inner: InnerStrategy | None = Field(
-        default=None, description="Strategy that produces each candidate (default: one sample)."
     )
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.strategies.operators.aggregation import ask
+from agents.strategies.prompting import ask
 from agents.strategies.runtime import (
     Branches,
     StrategyOutcome,
@@ -22,7 +22,7 @@ from agents.strategies.runtime import (
     question_of,
     register_strategy,
 )
-from agents.strategies.skeleton import (
+from agents.strategies.skeleton_points import (
     assemble,
     expansion_instruction,
     format_skeleton,

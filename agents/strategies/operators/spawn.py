@@ -24,13 +24,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.common import clip
-from agents.strategies.parallel_blocks import ParallelBlock, ParallelBlockDetector, Style
 from agents.strategies.runtime import (
     Branches,
     InnerStrategy,
     StrategyOutcome,
     register_strategy,
 )
+from agents.strategies.spawn_blocks import ParallelBlock, ParallelBlockDetector, Style
 from orchestrator.errors import BudgetExceeded
 from orchestrator.models.protocol import ChatMessage
 

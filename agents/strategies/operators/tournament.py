@@ -13,31 +13,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from agents.common import clip
-from agents.strategies.bracket import (
+from agents.strategies.candidates import CandidateParams, draw_candidates
+from agents.strategies.judge_scorer import DEFAULT_RUBRIC, JUDGE_SYSTEM, JudgeScorer
+from agents.strategies.runtime import (
+    Branches,
+    StrategyOutcome,
+    gather_within_budget,
+    question_of,
+    register_strategy,
+    run_all,
+)
+from agents.strategies.tournament_bracket import (
     Match,
     Outcome,
     Tournament,
     Verdict,
     parse_verdict,
     resolve_match,
-)
-from agents.strategies.operators.judges import (
-    DEFAULT_RUBRIC,
-    JUDGE_SYSTEM,
-    JudgeScorer,
-    draw_candidates,
-)
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
-    run_all,
 )
 from orchestrator.models.protocol import ChatMessage
 
@@ -51,10 +46,8 @@ VERDICT_SCHEMA: dict[str, Any] = {
 }
 
 
-class TournamentParams(BaseModel):
+class TournamentParams(CandidateParams):
     """Settings of ``tournament``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     n: int = Field(default=8, ge=1, le=256, description="Candidates in the bracket.")
     judge: str | None = Field(
@@ -75,13 +68,6 @@ class TournamentParams(BaseModel):
     )
     seed: int | None = Field(
         default=None, ge=0, le=2**31, description="Shuffle the seeding (default: sample order)."
-    )
-    clip_chars: int = Field(
-        default=3000, ge=200, le=100_000, description="Characters of each candidate shown."
-    )
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    inner: InnerStrategy | None = Field(
-        default=None, description="Strategy that produces each candidate (default: one sample)."
     )
 
 

@@ -19,7 +19,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.common import clip
-from agents.strategies.beam import (
+from agents.strategies.judge_scorer import JUDGE_SYSTEM, SCORE_SCHEMA
+from agents.strategies.judges_scores import read_score
+from agents.strategies.prompting import ask, distinct_texts
+from agents.strategies.runtime import (
+    Branches,
+    InnerStrategy,
+    StrategyOutcome,
+    gather_within_budget,
+    question_of,
+    register_strategy,
+)
+from agents.strategies.skeleton_points import parse_skeleton
+from agents.strategies.tree_beam import (
     VALUE_WORDS,
     DfsFrontier,
     Thought,
@@ -30,18 +42,6 @@ from agents.strategies.beam import (
     parse_vote,
     select_beam,
 )
-from agents.strategies.operators.aggregation import ask
-from agents.strategies.operators.judges import JUDGE_SYSTEM, SCORE_SCHEMA
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
-)
-from agents.strategies.skeleton import parse_skeleton
-from agents.strategies.verify import read_score
 from orchestrator.errors import BudgetExceeded, ModelOutputError
 from orchestrator.models.protocol import ChatMessage
 
@@ -109,11 +109,6 @@ def read_state_vote(text: str, n_states: int) -> int | None:
     if isinstance(best, int) and not isinstance(best, bool) and 1 <= best <= n_states:
         return best - 1
     return parse_vote(text, n_states)
-
-
-def distinct_texts(texts: Sequence[str]) -> list[str]:
-    """Non-blank texts without exact repeats, in order (a repeat adds no new branch)."""
-    return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
 
 
 # -- tree_search -------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.strategies.adaptive import should_stop, wave_sizes
-from agents.strategies.confidence import resolve_mode, token_confidences, trace_confidence
 from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
-from agents.strategies.pruning import warmup_then_prune
 from agents.strategies.runtime import Branches, StrategyOutcome, register_strategy
-from agents.strategies.voting import VoteResult, keep_top_fraction, majority_vote
+from agents.strategies.vote_adaptive import should_stop, wave_sizes
+from agents.strategies.vote_confidence import resolve_mode, token_confidences, trace_confidence
+from agents.strategies.vote_pruning import warmup_then_prune
+from agents.strategies.vote_tally import VoteResult, keep_top_fraction, majority_vote
 from orchestrator.errors import BudgetExceeded
 from orchestrator.models.protocol import ChatMessage, Choice, TokenLogprob
 

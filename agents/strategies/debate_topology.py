@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
-from agents.strategies.voting import VoteResult, majority_vote
+from agents.strategies.vote_tally import VoteResult, majority_vote
 from orchestrator.errors import ConfigError
 
 Topology = Literal["all", "ring", "sparse"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agents.strategies.parallel_blocks import (
+from agents.strategies.spawn_blocks import (
     ParallelBlockDetector,
     find_parallel_block,
     fork_context,

@@ -3,7 +3,7 @@
 Process reward models score a solution step by step (Lightman et al., 2023, "Let's
 Verify Step by Step", arXiv:2305.20050); here a step is a paragraph, or a line when the
 text has no paragraphs. Judge replies are read from JSON first, then from free text.
-Standard library only (plus the value reader of ``beam``).
+Standard library only (plus the value reader of ``tree_beam``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import math
 import re
 
-from agents.strategies.beam import parse_value
+from agents.strategies.tree_beam import parse_value
 
 _LINE_RE = re.compile(r"[^\n]*\S[^\n]*")
 

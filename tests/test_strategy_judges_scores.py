@@ -1,10 +1,10 @@
-"""Steps of a solution and judge scores read back (agents/strategies/verify.py)."""
+"""Steps of a solution and judge scores read back (agents/strategies/judges_scores.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from agents.strategies.verify import read_score, split_steps, step_prefixes
+from agents.strategies.judges_scores import read_score, split_steps, step_prefixes
 
 
 def test_lines_are_steps_when_there_are_no_paragraphs() -> None:

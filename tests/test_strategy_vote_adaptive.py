@@ -8,7 +8,7 @@ from math import comb
 
 import pytest
 
-from agents.strategies.adaptive import (
+from agents.strategies.vote_adaptive import (
     beta_lead_probability,
     beta_stop,
     check_stop_settings,

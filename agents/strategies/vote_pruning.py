@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.strategies.confidence import (
+from agents.strategies.vote_confidence import (
     DEFAULT_WINDOW,
     ConfidenceMode,
     SlidingWindowMonitor,

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from agents.strategies.population import (
+from agents.strategies.aggregation_population import (
     AGGREGATE_INSTRUCTION,
     aggregation_prompt,
     check_population,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from agents.strategies.confidence import (
+from agents.strategies.vote_confidence import (
     SlidingWindowMonitor,
     bottom_percent_confidence,
     calibrate_threshold,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from agents.strategies.bracket import (
+from agents.strategies.tournament_bracket import (
     Match,
     Outcome,
     Tournament,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.strategies.extract import normalize_answer
-from agents.strategies.topology import (
+from agents.strategies.debate_topology import (
     TRUNCATION_MARK,
     Topology,
     all_agree,
@@ -16,6 +15,7 @@ from agents.strategies.topology import (
     reconcile_weights,
     summarize_for_context,
 )
+from agents.strategies.extract import normalize_answer
 from orchestrator.errors import ConfigError
 
 

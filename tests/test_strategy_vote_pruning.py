@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agents.strategies.confidence import (
+from agents.strategies.vote_confidence import (
     calibrate_threshold,
     lowest_group_confidence,
     token_confidences,
 )
-from agents.strategies.pruning import TracePruner, warmup_then_prune
+from agents.strategies.vote_pruning import TracePruner, warmup_then_prune
 from orchestrator.errors import ConfigError
 from orchestrator.models.protocol import TokenLogprob
 

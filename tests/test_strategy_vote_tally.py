@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.strategies.voting import (
+from agents.strategies.vote_tally import (
     SELECTION_INSTRUCTION,
     format_candidates_for_selection,
     keep_top_fraction,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agents.strategies.beam import (
+from agents.strategies.tree_beam import (
     GOT_OPERATIONS,
     DfsFrontier,
     GotStep,

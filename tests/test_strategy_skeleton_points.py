@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.strategies.skeleton import (
+from agents.strategies.skeleton_points import (
     assemble,
     expansion_instruction,
     expansion_prompt,

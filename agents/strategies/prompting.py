@@ -1,0 +1,52 @@
+"""Prompt shapes every operator builds on: ask a new question, speak as a persona, cite references.
+
+Pure functions over the conversation (``ChatMessage`` lists), shared by the operators so
+that no operator module imports another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agents.common import clip
+from agents.strategies.aggregation_population import moa_system_prompt
+from orchestrator.graph.spec import AgentSpec
+from orchestrator.models.protocol import ChatMessage
+
+
+def ask(messages: Sequence[ChatMessage], prompt: str) -> list[ChatMessage]:
+    """The conversation with its last user message (the question) replaced by ``prompt``."""
+    return [*messages[:-1], ChatMessage(role="user", content=prompt)]
+
+
+def in_persona(messages: Sequence[ChatMessage], agent: AgentSpec) -> list[ChatMessage]:
+    """The conversation under ``agent``'s own system prompt, when it has one.
+
+    Proposers and round-table seats are other agents than the node's: their system
+    prompts (personas) are what makes them differ when they share a model.
+    """
+    if agent.system is None:
+        return list(messages)
+    rest = [m for m in messages if m.role != "system"]
+    return [ChatMessage(role="system", content=agent.system), *rest]
+
+
+def with_references(
+    messages: Sequence[ChatMessage], references: Sequence[str], limit: int
+) -> list[ChatMessage]:
+    """The conversation with MoA's system prompt carrying ``references`` put first.
+
+    The references join the conversation's own system prompt, if it has one.
+    """
+    system = moa_system_prompt([clip(r, limit) for r in references])
+    if system is None:
+        return list(messages)
+    own = [m.content for m in messages if m.role == "system"]
+    rest = [m for m in messages if m.role != "system"]
+    content = "\n\n".join([*own, system])
+    return [ChatMessage(role="system", content=content), *rest]
+
+
+def distinct_texts(texts: Sequence[str]) -> list[str]:
+    """Non-blank texts without exact repeats, in order (a repeat adds no new branch)."""
+    return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
