@@ -7,24 +7,28 @@ An agent's sampling settings come from three places, most specific first: the ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from orchestrator.errors import BudgetExceeded, ConfigError
-from orchestrator.graph.context import JobState, RunContext
-from orchestrator.graph.spec import AgentSpec, ModelSpec, NodeSpec
-from orchestrator.models.protocol import (
+from orchestrator import (
+    AgentSpec,
+    BudgetedReplica,
     ChatMessage,
     Completion,
+    ConfigError,
     GenerateRequest,
-    Replica,
-    StreamChunk,
+    JobState,
+    ModelSpec,
+    NodeSpec,
+    RunContext,
+    Tally,
+    TokenUsage,
+    Toolbox,
+    generate_structured,
 )
-from orchestrator.models.structured import generate_structured
-from orchestrator.usage import TokenUsage
 
 M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", bound=BaseModel)
@@ -33,7 +37,7 @@ P = TypeVar("P", bound=BaseModel)
 def node_agent(ctx: RunContext, node: NodeSpec, default: str | None = None) -> AgentSpec:
     """The agent a node runs (``node.agent``, else ``default``, else a plain default agent)."""
     name = node.agent or default
-    agents: dict[str, AgentSpec] = ctx.graph.agents if ctx.graph is not None else {}
+    agents = ctx.graph.agents
     if name is None or (node.agent is None and name not in agents):
         return AgentSpec()
     try:
@@ -47,27 +51,13 @@ def node_agent(ctx: RunContext, node: NodeSpec, default: str | None = None) -> A
 
 def agent_model_spec(ctx: RunContext, agent: AgentSpec) -> ModelSpec:
     """The model spec an agent uses (a plain default when the graph defines none)."""
-    models: dict[str, ModelSpec] = ctx.graph.models if ctx.graph is not None else {}
+    models = ctx.graph.models
     if agent.model not in models and agent.model != "default":
         raise ConfigError(
             f"model {agent.model!r} is not defined; defined models: {sorted(models)}; "
             f"add it under 'models:' in the graph"
         )
     return models.get(agent.model, ModelSpec())
-
-
-def budget_error(ctx: RunContext, spent: str) -> BudgetExceeded:
-    """The error for a spent budget, with its limit and what was used."""
-    budgets = ctx.budget.budgets
-    if spent == "max_tokens":
-        return BudgetExceeded(
-            spent, float(budgets.max_tokens or 0), float(ctx.budget.usage.total_tokens)
-        )
-    return BudgetExceeded(spent, float(budgets.deadline_s or 0), ctx.budget.elapsed())
-
-
-def agent_replica(ctx: RunContext, agent: AgentSpec) -> Replica:
-    return ctx.model(agent.model)
 
 
 def build_request(
@@ -104,12 +94,9 @@ async def generate(
     task_id: str | None = None,
     **overrides: Any,
 ) -> Completion:
-    """One request with the agent's settings; checks the budget first and records the tokens."""
-    check_budget(ctx)
+    """One request with the agent's settings, through the job's budgeted replica."""
     request = build_request(ctx, agent, messages, **overrides)
-    completion = await agent_replica(ctx, agent).generate(request)
-    await ctx.record_usage(completion.usage, task_id)
-    return completion
+    return await agent_replica(ctx, agent, task_id=task_id).generate(request)
 
 
 @dataclass(frozen=True)
@@ -143,61 +130,12 @@ def agent_sampling(
     return Sampling(temperature=temp, max_tokens=max(limit, min_max_tokens or 0))
 
 
-class RecordingReplica:
-    """A replica that counts every call's tokens against the job (``ctx.record_usage``).
-
-    Wrapping the replica, rather than counting after a helper returns, also counts the
-    calls of attempts that failed, and sets the agent's served model name on requests.
-    """
-
-    def __init__(
-        self, ctx: RunContext, inner: Replica, *, model: str | None, task_id: str | None
-    ) -> None:
-        self.name = inner.name
-        self._ctx = ctx
-        self._inner = inner
-        self._model = model
-        self._task_id = task_id
-        self.usage = TokenUsage()
-
-    def _named(self, request: GenerateRequest) -> GenerateRequest:
-        if request.model is None and self._model is not None:
-            return request.model_copy(update={"model": self._model})
-        return request
-
-    async def _record(self, usage: TokenUsage) -> None:
-        self.usage = self.usage + usage
-        await self._ctx.record_usage(usage, self._task_id)
-
-    async def generate(self, request: GenerateRequest) -> Completion:
-        completion = await self._inner.generate(self._named(request))
-        await self._record(completion.usage)
-        return completion
-
-    async def stream(self, request: GenerateRequest) -> AsyncIterator[StreamChunk]:
-        async for chunk in self._inner.stream(self._named(request)):
-            if chunk.usage is not None:
-                await self._record(chunk.usage)
-            yield chunk
-
-    async def aclose(self) -> None:
-        """The wrapped replica belongs to the job, not to this wrapper: nothing to close."""
-
-
-def check_budget(ctx: RunContext) -> None:
-    """Raise ``BudgetExceeded`` if one of the job's budgets is spent."""
-    spent = ctx.budget.exhausted()
-    if spent is not None:
-        raise budget_error(ctx, spent)
-
-
-def recording_replica(
-    ctx: RunContext, agent: AgentSpec, task_id: str | None = None
-) -> RecordingReplica:
-    """The agent's replica, recording tokens against the job (and tallying them in ``usage``)."""
-    return RecordingReplica(
-        ctx, agent_replica(ctx, agent), model=agent_model_spec(ctx, agent).model, task_id=task_id
-    )
+def agent_replica(
+    ctx: RunContext, agent: AgentSpec, *, task_id: str | None = None, tally: Tally | None = None
+) -> BudgetedReplica:
+    """The agent's model behind the job's budget, asking for the agent's served model name."""
+    served = agent_model_spec(ctx, agent).model
+    return ctx.replica(agent.model, served=served, task_id=task_id, tally=tally)
 
 
 async def generate_json(
@@ -206,7 +144,7 @@ async def generate_json(
     messages: Sequence[ChatMessage],
     schema: type[M],
     *,
-    replica: RecordingReplica | None = None,
+    replica: BudgetedReplica | None = None,
     task_id: str | None = None,
     temperature: float | None = None,
     extra_temperature: float = 0.0,
@@ -215,19 +153,19 @@ async def generate_json(
 ) -> tuple[M, TokenUsage]:
     """A structured reply (``generate_structured``) with the agent's settings.
 
-    Checks the budget first; every call's tokens are recorded as they are spent,
-    failed attempts too (pass one ``replica`` to several calls to tally them all, even
-    those that raise). ``extra_temperature`` is added for a retry that should not
-    repeat the last reply (capped at 1.0, or at the setting if higher). Returns the
-    parsed reply and the tokens of this call's attempts.
+    Every call goes through the job's budgeted replica, so the budget is checked and the
+    tokens are recorded as they are spent, failed attempts too (pass one ``replica`` to
+    several calls to tally them all, even those that raise). ``extra_temperature`` is
+    added for a retry that should not repeat the last reply (capped at 1.0, or at the
+    setting if higher). Returns the parsed reply and the tokens of this call's attempts.
     """
-    check_budget(ctx)
+    ctx.budget.check()
     sampling = agent_sampling(ctx, agent, temperature=temperature, min_max_tokens=min_max_tokens)
     if extra_temperature:
         base = sampling.temperature
         raised = min(max(base, 1.0), base + extra_temperature)
         sampling = Sampling(temperature=raised, max_tokens=sampling.max_tokens)
-    replica = replica or recording_replica(ctx, agent, task_id)
+    replica = replica or agent_replica(ctx, agent, task_id=task_id)
     before = replica.usage
     value, _ = await generate_structured(
         replica,
@@ -244,37 +182,14 @@ async def generate_json(
     )
 
 
-def node_params(node: NodeSpec, model: type[P], *, op: str) -> P:
-    """The node's ``params`` validated by ``model``; a bad one is named with its rule and fix."""
-    try:
-        return model.model_validate(dict(node.params))
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "params"
-            if error["type"] == "extra_forbidden":
-                problems.append(f"unknown param {name!r}")
-            else:
-                problems.append(f"params.{name} = {error.get('input')!r}: {error['msg']}")
+def job_toolbox(ctx: RunContext, *, op: str) -> Toolbox:
+    """The job's tools, or a ``ConfigError`` saying that ``op`` needs some."""
+    if ctx.tools is None:
         raise ConfigError(
-            f"op {op!r}: " + "; ".join(problems) + f"; valid params: {describe_params(model)}; "
-            f"fix the node's params in the graph"
-        ) from None
-
-
-def describe_params(model: type[BaseModel]) -> str:
-    """Each field of a params model with its bounds and default, e.g. ``attempts (1..10, 3)``."""
-    described = []
-    for name, info in model.model_fields.items():
-        low = high = None
-        for meta in info.metadata:
-            low = getattr(meta, "ge", None) if low is None else low
-            high = getattr(meta, "le", None) if high is None else high
-        parts = [f"{low}..{high}"] if low is not None and high is not None else []
-        if not info.is_required():
-            parts.append(f"default {info.default!r}")
-        described.append(f"{name} ({', '.join(parts)})" if parts else name)
-    return ", ".join(described) or "none"
+            f"{op} needs tools, but this job has none; run it through breadth's runtime "
+            f"(which gives every job the corpus tools search and read) or give the context tools"
+        )
+    return ctx.tools
 
 
 def state_text(state: Mapping[str, Any], key: str, *, op: str, producer: str) -> str:

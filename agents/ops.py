@@ -23,21 +23,26 @@ from agents.common import (
     generate,
     generate_json,
     job_question,
+    job_toolbox,
     node_agent,
-    node_params,
     state_text,
     with_system,
 )
-from agents.planner import RESEARCH_KIND, plan_research, plan_summary
-from agents.researcher import research, research_tools
-from agents.strategies.runtime import Branches, InnerStrategy, run_strategy
+from agents.handlers import research_defaults
+from agents.planner import PlanChoices, plan_research, plan_summary
+from agents.researcher import research_tools
+from agents.strategies.ops import register_strategy_ops
 from agents.synthesizer import synthesize
-from orchestrator.errors import ConfigError
-from orchestrator.graph.context import JobState, Op, OpRegistry, RunContext
-from orchestrator.graph.spec import AgentSpec, NodeSpec
-from orchestrator.models.protocol import ChatMessage
-from orchestrator.plan import TaskPlan, TaskResult, TaskSpec
-from orchestrator.scheduler import Scheduler
+from orchestrator import (
+    ConfigError,
+    InnerOp,
+    JobState,
+    NodeSpec,
+    OpRegistry,
+    RunContext,
+    TaskPlan,
+    TaskResult,
+)
 
 PLAN_ARTIFACT = "plan"
 # The longest verdict the schema admits, in tokens.
@@ -49,26 +54,59 @@ class _Params(BaseModel):
 
 
 class PlanParams(_Params):
-    max_subquestions: int = Field(default=4, ge=1, le=20)
-    attempts: int = Field(default=3, ge=1, le=10)
+    """Params of ``plan``."""
+
+    max_subquestions: int = Field(
+        default=4, ge=1, le=20, description="Most sub-questions (tasks) in the plan."
+    )
+    attempts: int = Field(
+        default=3, ge=1, le=10, description="Replies to ask for before the plan fails."
+    )
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Tools the planner may call as 'tool' tasks (e.g. calculator); "
+        "none: no tool tasks.",
+    )
+    operators: list[InnerOp] = Field(
+        default_factory=list,
+        description="Strategies the planner may answer a sub-question with ('operator' tasks).",
+    )
 
 
 class ResearchParams(_Params):
-    max_steps: int | None = Field(default=None, ge=1, le=50)
-    result_chars: int = Field(default=1500, ge=200, le=20_000)
-    first_search: bool = True
-    # A strategy that answers each sub-question from the researcher's findings (e.g. a
-    # tournament of drafts); its answer becomes the task's first finding.
-    answer_with: InnerStrategy | None = None
+    """Params of ``research``: the defaults of every research task it runs."""
+
+    max_steps: int | None = Field(
+        default=None, ge=1, le=50, description="Model calls per researcher (default: the agent's)."
+    )
+    result_chars: int = Field(
+        default=1500, ge=200, le=20_000, description="Characters of a tool result shown."
+    )
+    first_search: bool = Field(
+        default=True, description="Search the sub-question before the researcher's first step."
+    )
+    answer_with: InnerOp | None = Field(
+        default=None,
+        description="A strategy that answers each research task from its findings "
+        "(e.g. a tournament of drafts); its answer becomes the task's first finding.",
+    )
 
 
 class SynthesizeParams(_Params):
-    max_sections: int = Field(default=3, ge=1, le=8)
-    attempts: int = Field(default=2, ge=1, le=5)
+    """Params of ``synthesize``."""
+
+    max_sections: int = Field(default=3, ge=1, le=8, description="Most sections in the report.")
+    attempts: int = Field(default=2, ge=1, le=5, description="Replies to ask for.")
 
 
 class JudgeParams(_Params):
-    attempts: int = Field(default=2, ge=1, le=5)
+    """Params of ``judge``."""
+
+    attempts: int = Field(default=2, ge=1, le=5, description="Replies to ask for.")
+
+
+class NoParams(_Params):
+    """An op without params."""
 
 
 class Verdict(BaseModel):
@@ -80,9 +118,8 @@ class Verdict(BaseModel):
     accepted: bool
 
 
-async def plan_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
+async def plan_op(ctx: RunContext, node: NodeSpec, params: PlanParams, state: JobState) -> JobState:
     """Plan the research tasks; a resumed job reuses its stored plan (same tasks, same keys)."""
-    params = node_params(node, PlanParams, op="plan")
     question = job_question(ctx, state)
     plan = None if "plan" in state else await _stored_plan(ctx)
     reused = plan is not None
@@ -90,12 +127,37 @@ async def plan_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
         max_tasks = ctx.budget.budgets.max_tasks
         limit = min(params.max_subquestions, max_tasks or params.max_subquestions)
         plan, _ = await plan_research(
-            ctx, node_agent(ctx, node), question, max_subquestions=limit, attempts=params.attempts
+            ctx,
+            node_agent(ctx, node),
+            question,
+            max_subquestions=limit,
+            attempts=params.attempts,
+            choices=plan_choices(ctx, params),
         )
         if ctx.store is not None:
             await ctx.store.put_artifact(ctx.job_id, PLAN_ARTIFACT, plan.model_dump_json())
     await ctx.emit("plan_ready", tasks=len(plan.tasks), reused=reused, plan=plan_summary(plan))
     return {"plan": plan.model_dump(mode="json")}
+
+
+def plan_choices(ctx: RunContext, params: PlanParams) -> PlanChoices:
+    """The tools and operators the plan node lets the planner use, checked against the job."""
+    tools: dict[str, list[str]] = {}
+    if params.tools:
+        toolbox = job_toolbox(ctx, op="op 'plan' with params.tools")
+        missing = [name for name in params.tools if name not in toolbox]
+        if missing:
+            raise ConfigError(
+                f"op 'plan': params.tools names {missing!r}, which this job does not have "
+                f"(its tools: {', '.join(toolbox.names())}); fix params.tools"
+            )
+        for name in params.tools:
+            tools[name] = list(toolbox.get(name).parameters.get("properties", {}))
+    operators = {}
+    for inner in params.operators:
+        ctx.ops.strategy(inner.op, where="op 'plan' params.operators")
+        operators[inner.op] = inner.params
+    return PlanChoices(tools=tools, operators=operators)
 
 
 async def _stored_plan(ctx: RunContext) -> TaskPlan | None:
@@ -111,65 +173,30 @@ async def _stored_plan(ctx: RunContext) -> TaskPlan | None:
         return None
 
 
-async def research_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
-    """Run the plan's tasks with researcher subagents on the scheduler (parallel, budgeted)."""
-    params = node_params(node, ResearchParams, op="research")
+async def research_op(
+    ctx: RunContext, node: NodeSpec, params: ResearchParams, state: JobState
+) -> JobState:
+    """Hand the plan's tasks to the scheduler: each runs by its kind's handler, in parallel.
+
+    The node's agent and params become the defaults of the plan's tasks (a task's own
+    params win), so each task carries what its handler needs, wherever it runs.
+    """
     agent = node_agent(ctx, node)
     if params.max_steps is not None:
         agent = agent.model_copy(update={"max_steps": params.max_steps})
-    research_tools(ctx, agent)
     plan = _state_plan(state)
-
-    async def handler(task: TaskSpec, deps: Mapping[str, TaskResult]) -> TaskResult:
-        result = await research(
-            ctx,
-            agent,
-            task,
-            deps,
-            result_chars=params.result_chars,
-            first_search=params.first_search,
-        )
-        if params.answer_with is None or not result.sources:
-            return result
-        return await answer_from_findings(ctx, agent, result, params.answer_with)
-
-    scheduler = Scheduler(
-        executor=ctx.executor,
-        handler=handler,
-        budget=ctx.budget,
-        job_id=ctx.job_id,
-        store=ctx.store,
-        events=ctx.events,
-        known_kinds={RESEARCH_KIND},
-    )
-    outcome = await scheduler.run(plan)
+    if any(task.kind == "research" for task in plan.tasks):
+        research_tools(ctx, agent)
+    defaults = research_defaults(node.agent, params.model_dump(exclude_none=True))
+    tasks = [
+        task.model_copy(update={"params": {**defaults.get(task.kind, {}), **task.params}})
+        for task in plan.tasks
+    ]
+    outcome = await ctx.run_tasks(TaskPlan(tasks=tasks))
     return {
         "results": {tid: r.model_dump(mode="json") for tid, r in outcome.results.items()},
         "stopped_by": outcome.stopped_by,
     }
-
-
-async def answer_from_findings(
-    ctx: RunContext, agent: AgentSpec, result: TaskResult, strategy: InnerStrategy
-) -> TaskResult:
-    """The task's answer by ``strategy`` over its findings, added as its first cited finding."""
-    output = dict(result.output) if isinstance(result.output, Mapping) else {}
-    question = str(output.get("question") or result.task_id)
-    prompt = prompts.ANSWER_FROM_FINDINGS.format(question=question, findings=result.text)
-    branches = Branches(ctx, agent, task_id=result.task_id)
-    outcome = await run_strategy(
-        branches,
-        strategy.op,
-        strategy.params,
-        [ChatMessage(role="user", content=prompt)],
-        where="node op 'research' params.answer_with",
-    )
-    cited = list(dict.fromkeys(i for f in output.get("findings", []) for i in f["source_ids"]))
-    answer = {"claim": outcome.answer.strip(), "source_ids": cited[:3] or result.sources[:3]}
-    output["findings"] = [answer, *output.get("findings", [])]
-    output["answered_with"] = {"op": strategy.op, "samples": branches.samples}
-    usage = result.usage + branches.usage
-    return result.model_copy(update={"output": output, "usage": usage})
 
 
 def _state_plan(state: JobState) -> TaskPlan:
@@ -187,9 +214,10 @@ def _state_plan(state: JobState) -> TaskPlan:
         ) from None
 
 
-async def synthesize_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
+async def synthesize_op(
+    ctx: RunContext, node: NodeSpec, params: SynthesizeParams, state: JobState
+) -> JobState:
     """Write the cited report from the research results (what is done, after an early stop)."""
-    params = node_params(node, SynthesizeParams, op="synthesize")
     raw_results = state.get("results")
     if not isinstance(raw_results, Mapping):
         raise ConfigError(
@@ -213,9 +241,8 @@ async def synthesize_op(ctx: RunContext, node: NodeSpec, state: JobState) -> Job
     return {"report": report}
 
 
-async def draft_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
+async def draft_op(ctx: RunContext, node: NodeSpec, params: NoParams, state: JobState) -> JobState:
     """Answer the question directly (the first draft of a revise loop)."""
-    node_params(node, _Params, op="draft")
     agent = node_agent(ctx, node)
     question = job_question(ctx, state)
     completion = await generate(ctx, agent, with_system(agent, prompts.DRAFT_SYSTEM, question))
@@ -223,9 +250,10 @@ async def draft_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState
     return {"draft": draft, "report": draft_report(question, draft)}
 
 
-async def judge_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
+async def judge_op(
+    ctx: RunContext, node: NodeSpec, params: JudgeParams, state: JobState
+) -> JobState:
     """Accept the draft, or say what to fix (temperature 0 unless the agent sets one)."""
-    params = node_params(node, JudgeParams, op="judge")
     agent = node_agent(ctx, node)
     question = job_question(ctx, state)
     draft = state_text(state, "draft", op="judge", producer="draft")
@@ -242,9 +270,8 @@ async def judge_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState
     return {"verdict": {"accepted": verdict.accepted, "feedback": verdict.feedback.strip()}}
 
 
-async def revise_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
+async def revise_op(ctx: RunContext, node: NodeSpec, params: NoParams, state: JobState) -> JobState:
     """Rewrite the draft to address the judge's feedback (an empty rewrite keeps the draft)."""
-    node_params(node, _Params, op="revise")
     agent = node_agent(ctx, node)
     question = job_question(ctx, state)
     draft = state_text(state, "draft", op="revise", producer="draft")
@@ -270,21 +297,37 @@ def draft_report(question: str, draft: str) -> str:
     return f"# {' '.join(question.split())}\n\n{draft.strip() or '(no answer)'}\n"
 
 
-_OPS: dict[str, tuple[Op, str]] = {
-    "plan": (plan_op, "Split the question into a DAG of research tasks (lead planner)."),
-    "research": (research_op, "Run the plan's research tasks in parallel (researcher agents)."),
-    "synthesize": (synthesize_op, "Write the cited Markdown report from the findings."),
-    "draft": (draft_op, "Answer the question directly: the first draft."),
-    "judge": (judge_op, "Accept the draft or give feedback (structured verdict)."),
-    "revise": (revise_op, "Rewrite the draft to address the judge's feedback."),
-}
-
-
-def register_builtin_ops(registry: OpRegistry, *, strategies: bool = True) -> None:
-    """Register the research and revise ops (and, by default, every strategy op)."""
-    for name, (op, doc) in _OPS.items():
-        registry.register(name, op, doc=doc)
-    if strategies:
-        from agents.strategies.ops import register_strategy_ops
-
-        register_strategy_ops(registry)
+def register_ops(registry: OpRegistry) -> None:
+    """Register every built-in op: plan, research, synthesize, draft, judge, revise, and
+    every strategy (vote, debate, ...)."""
+    registry.register(
+        "plan",
+        plan_op,
+        params=PlanParams,
+        doc="Split the question into a DAG of tasks (lead planner).",
+    )
+    registry.register(
+        "research",
+        research_op,
+        params=ResearchParams,
+        doc="Run the plan's tasks in parallel (researchers, tool calls, operators).",
+    )
+    registry.register(
+        "synthesize",
+        synthesize_op,
+        params=SynthesizeParams,
+        doc="Write the cited Markdown report from the findings.",
+    )
+    registry.register(
+        "draft", draft_op, params=NoParams, doc="Answer the question directly: the first draft."
+    )
+    registry.register(
+        "judge",
+        judge_op,
+        params=JudgeParams,
+        doc="Accept the draft or give feedback (structured verdict).",
+    )
+    registry.register(
+        "revise", revise_op, params=NoParams, doc="Rewrite the draft to address the feedback."
+    )
+    register_strategy_ops(registry)

@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
-from agents.common import clip, generate_json, recording_replica
-from orchestrator.dag import validate_plan
-from orchestrator.errors import ModelOutputError, PlanError
-from orchestrator.graph.context import RunContext
-from orchestrator.graph.spec import AgentSpec
-from orchestrator.models.protocol import ChatMessage
-from orchestrator.plan import TaskPlan, TaskSpec
-from orchestrator.usage import TokenUsage
+from agents.common import agent_replica, clip, generate_json
+from orchestrator import (
+    AgentSpec,
+    ChatMessage,
+    ModelOutputError,
+    PlanError,
+    RunContext,
+    TaskPlan,
+    TaskSpec,
+    TokenUsage,
+    validate_plan,
+)
 
-RESEARCH_KIND = "research"
+RESEARCH_KIND, TOOL_KIND, OPERATOR_KIND = "research", "tool", "operator"
 # No double quote or backslash: a grammar built from the pattern would let them break the JSON.
 QUESTION_PATTERN = r'^[A-Za-z][^"\\\n]{8,160}[?]$'
 ID_CHARS = 24
@@ -44,18 +49,54 @@ class IndependentSubQuestion(BaseModel):
     question: str = Field(pattern=QUESTION_PATTERN)
 
 
-def plan_reply_model(max_subquestions: int, *, dependencies: bool = True) -> type[BaseModel]:
-    """The reply schema: 1..``max_subquestions`` sub-questions, with or without depends_on."""
+@dataclass(frozen=True)
+class PlanChoices:
+    """What else than research the planner may plan: tool calls and strategy ops.
+
+    ``tools``: tool name -> its argument names; ``operators``: op name -> its params.
+    """
+
+    tools: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    operators: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def kinds(self) -> list[str]:
+        return [
+            RESEARCH_KIND,
+            *([TOOL_KIND] if self.tools else []),
+            *([OPERATOR_KIND] if self.operators else []),
+        ]
+
+
+NO_CHOICES = PlanChoices()
+
+
+def plan_reply_model(
+    max_subquestions: int, *, dependencies: bool = True, choices: PlanChoices = NO_CHOICES
+) -> type[BaseModel]:
+    """The reply schema: 1..``max_subquestions`` sub-questions, with or without depends_on.
+
+    With ``choices``, a sub-question may be a tool call or be answered by a strategy op:
+    ``kind``, and ``tool`` with ``arguments``, or ``op``.
+    """
     item: Any = IndependentSubQuestion
+    fields: dict[str, Any] = {}
     if dependencies:
-        item = create_model(
-            "SubQuestion",
-            __base__=IndependentSubQuestion,
-            depends_on=(
-                list[Annotated[str, Field(max_length=ID_CHARS)]],
-                Field(default=[], min_length=0, max_length=max_subquestions),
-            ),
+        fields["depends_on"] = (
+            list[Annotated[str, Field(max_length=ID_CHARS)]],
+            Field(default=[], min_length=0, max_length=max_subquestions),
         )
+    if choices.tools or choices.operators:
+        fields["kind"] = (cast(Any, Literal)[tuple(choices.kinds())], RESEARCH_KIND)
+    if choices.tools:
+        fields["tool"] = (cast(Any, Literal)[tuple(choices.tools)] | None, None)
+        fields["arguments"] = (
+            dict[str, Annotated[str, Field(max_length=200)] | int | float | bool],
+            Field(default_factory=dict, max_length=8),
+        )
+    if choices.operators:
+        fields["op"] = (cast(Any, Literal)[tuple(choices.operators)] | None, None)
+    if fields:
+        item = create_model("SubQuestion", __base__=IndependentSubQuestion, **fields)
     return create_model(
         "ResearchPlan",
         __config__=ConfigDict(extra="forbid"),
@@ -82,8 +123,22 @@ def slug(raw: str) -> str:
     return _NOT_ID.sub("-", raw.strip().lower()).strip("-.")[:64].strip("-.")
 
 
-def to_task_plan(subquestions: Sequence[Mapping[str, Any]]) -> TaskPlan:
-    """The research tasks of a reply: ids slugified, a sub-question's text its description.
+def kind_problems(subquestions: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a tool or operator sub-question lacks (told to the model, which tries again)."""
+    problems = []
+    for sub in subquestions:
+        kind = sub.get("kind", RESEARCH_KIND)
+        if kind == TOOL_KIND and not sub.get("tool"):
+            problems.append(f"sub-question {sub['id']!r} has kind 'tool' but names no tool")
+        if kind == OPERATOR_KIND and not sub.get("op"):
+            problems.append(f"sub-question {sub['id']!r} has kind 'operator' but names no op")
+    return problems
+
+
+def to_task_plan(
+    subquestions: Sequence[Mapping[str, Any]], choices: PlanChoices = NO_CHOICES
+) -> TaskPlan:
+    """The tasks of a reply: ids slugified, a sub-question's text its description.
 
     In a plan without dependencies no id is referenced, so repeated ids get a suffix
     (``-2``, ``-3``) instead of being an error.
@@ -101,14 +156,15 @@ def to_task_plan(subquestions: Sequence[Mapping[str, Any]]) -> TaskPlan:
         used.add(task_id)
         deps = tuple(dict.fromkeys(slug(d) for d in sub.get("depends_on", []) if d.strip()))
         question = " ".join(str(sub["question"]).split())
+        kind = str(sub.get("kind") or RESEARCH_KIND)
+        params: dict[str, Any] = {"question": question}
+        if kind == TOOL_KIND:
+            params = {"tool": sub.get("tool"), "arguments": dict(sub.get("arguments") or {})}
+        elif kind == OPERATOR_KIND:
+            op = str(sub.get("op"))
+            params = {"op": op, "params": dict(choices.operators.get(op, {})), "question": question}
         tasks.append(
-            TaskSpec(
-                id=task_id,
-                kind=RESEARCH_KIND,
-                description=question,
-                depends_on=deps,
-                params={"question": question},
-            )
+            TaskSpec(id=task_id, kind=kind, description=question, depends_on=deps, params=params)
         )
     return TaskPlan(tasks=tasks)
 
@@ -120,6 +176,7 @@ async def plan_research(
     *,
     max_subquestions: int,
     attempts: int = 3,
+    choices: PlanChoices = NO_CHOICES,
 ) -> tuple[TaskPlan, TokenUsage]:
     """A valid plan of research tasks for ``question``, and the tokens spent on it.
 
@@ -131,12 +188,13 @@ async def plan_research(
     ``PlanError`` with the last problems and output when no attempt gives a valid plan.
     """
     system = agent.system or prompts.PLANNER_SYSTEM.format(max_subquestions=max_subquestions)
+    system += choices_prompt(choices)
     base = [
         ChatMessage(role="system", content=system),
         ChatMessage(role="user", content=prompts.PLANNER_USER.format(question=question)),
     ]
     messages = base
-    replica = recording_replica(ctx, agent)
+    replica = agent_replica(ctx, agent)
     problems: list[str] = []
     last_output = ""
     for attempt in range(attempts):
@@ -148,7 +206,7 @@ async def plan_research(
                 ctx,
                 agent,
                 messages,
-                plan_reply_model(max_subquestions, dependencies=not independent),
+                plan_reply_model(max_subquestions, dependencies=not independent, choices=choices),
                 replica=replica,
                 extra_temperature=0.3 * attempt,
                 min_max_tokens=plan_reply_tokens(max_subquestions),
@@ -159,8 +217,10 @@ async def plan_research(
             problems, last_output = [str(exc)], exc.output
         else:
             last_output = reply.model_dump_json()
-            plan = to_task_plan(reply.model_dump()["subquestions"])
-            problems = validate_plan(plan, known_kinds={RESEARCH_KIND})
+            subquestions = reply.model_dump()["subquestions"]
+            problems = kind_problems(subquestions)
+            plan = to_task_plan(subquestions, choices)
+            problems += validate_plan(plan, known_kinds=choices.kinds())
             if not problems:
                 return plan, replica.usage
         messages = [*base, *_feedback(last_output, problems)]
@@ -170,6 +230,17 @@ async def plan_research(
         problems=problems,
         last_output=last_output,
     )
+
+
+def choices_prompt(choices: PlanChoices) -> str:
+    """The planner's instructions for tool and operator sub-questions (none without choices)."""
+    lines = []
+    if choices.tools:
+        listed = "; ".join(f"{name}({', '.join(args)})" for name, args in choices.tools.items())
+        lines.append(prompts.PLANNER_TOOLS.format(tools=listed))
+    if choices.operators:
+        lines.append(prompts.PLANNER_OPERATORS.format(ops=", ".join(choices.operators)))
+    return "".join(f"\n{line}" for line in lines)
 
 
 def _feedback(output: str, problems: list[str]) -> list[ChatMessage]:

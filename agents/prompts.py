@@ -16,6 +16,17 @@ Give every sub-question a short id made of lowercase words joined by '-' (such a
 sub-questions whose answers it needs (usually none). Dependencies must not form a cycle.
 Reply with JSON only."""
 
+PLANNER_TOOLS = (
+    'A sub-question that one tool call answers may instead have kind "tool", the tool\'s '
+    'name and its arguments (an object); a string argument "$id" stands for the result of '
+    "the sub-question id it depends on. Tools: {tools}."
+)
+
+PLANNER_OPERATORS = (
+    "A sub-question that needs careful reasoning rather than documents may have kind "
+    '"operator" and op, one of: {ops}.'
+)
+
 PLANNER_USER = "Question: {question}"
 
 PLANNER_INDEPENDENT = (

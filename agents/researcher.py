@@ -22,12 +22,19 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
-from agents.common import RecordingReplica, clip, generate_json, recording_replica
-from orchestrator.errors import BudgetExceeded, ConfigError, ModelOutputError, ToolError
-from orchestrator.graph.context import RunContext
-from orchestrator.graph.spec import AgentSpec
-from orchestrator.models.protocol import ChatMessage
-from orchestrator.plan import TaskResult, TaskSpec
+from agents.common import agent_replica, clip, generate_json, job_toolbox
+from orchestrator import (
+    AgentSpec,
+    BudgetedReplica,
+    BudgetExceeded,
+    ChatMessage,
+    ConfigError,
+    ModelOutputError,
+    RunContext,
+    TaskResult,
+    TaskSpec,
+    ToolError,
+)
 
 SEARCH, READ = "search", "read"
 SUPPORTED_TOOLS = (SEARCH, READ)
@@ -260,7 +267,7 @@ async def research(
     if first_search and SEARCH in tools:
         queries = [question, ctx.question]
         task_text += await _first_search(ctx, notebook, queries, result_chars)
-    replica = recording_replica(ctx, agent, task.id)
+    replica = agent_replica(ctx, agent, task_id=task.id)
     prompt = _Prompt(system, task_text, result_chars)
     taken, stopped_by = await _run_steps(ctx, agent, tools, notebook, prompt, replica)
     return TaskResult(
@@ -292,7 +299,7 @@ async def _run_steps(
     tools: Sequence[str],
     notebook: Notebook,
     prompt: _Prompt,
-    replica: RecordingReplica,
+    replica: BudgetedReplica,
 ) -> tuple[int, str | None]:
     """The tool loop; returns the model calls made and the budget that stopped it, if any.
 
@@ -331,7 +338,7 @@ async def _run_steps(
         if final:
             return step + 1, None
         if calls:
-            results = await ctx.tools.call_many(calls)
+            results = await job_toolbox(ctx, op="the researcher").call_many(calls)
             shown = notebook.record_results(calls, results)
             notebook.turns.append(Turn(json.dumps(data, ensure_ascii=False), shown))
         if data["done"] or not calls:
@@ -347,7 +354,7 @@ async def _first_search(
     """Search the first query that finds documents; its hits as prompt text (or nothing)."""
     for query in dict.fromkeys(q.strip() for q in queries if q and q.strip()):
         call = (SEARCH, {"query": query})
-        [result] = await ctx.tools.call_many([call])
+        [result] = await job_toolbox(ctx, op="the researcher").call_many([call])
         if isinstance(result, ToolError) or not _SEARCH_HIT.search(result):
             continue
         notebook.record_results([call], [result])

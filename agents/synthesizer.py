@@ -18,13 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.citations import CitedText, Report, ReportSection, cites_anything, render_report
-from agents.common import clip, generate_json, recording_replica
-from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.graph.context import RunContext
-from orchestrator.graph.spec import AgentSpec
-from orchestrator.models.protocol import ChatMessage
-from orchestrator.plan import TaskResult
-from orchestrator.usage import TokenUsage
+from agents.common import agent_replica, clip, generate_json
+from orchestrator import (
+    AgentSpec,
+    BudgetExceeded,
+    ChatMessage,
+    ModelOutputError,
+    RunContext,
+    TaskResult,
+    TokenUsage,
+)
 
 FINDINGS_CHARS = 6000
 
@@ -170,7 +173,7 @@ async def synthesize(
     notes = progress_notes(results, total_tasks=total_tasks, stopped_by=stopped_by)
     title = question
     sections: list[ReportSection]
-    replica = recording_replica(ctx, agent)
+    replica = agent_replica(ctx, agent)
     system = agent.system or prompts.SYNTHESIZER_SYSTEM.format(max_sections=max_sections)
     user = prompts.SYNTHESIZER_USER.format(question=question, findings=findings_prompt(evidence))
     try:

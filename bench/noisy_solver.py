@@ -1,6 +1,6 @@
 """The bench's scripted LLM: a noisy but useful solver, judge and aggregator for every operator.
 
-Every operator registered in ``agents.strategies.runtime.STRATEGIES`` runs once per
+Every operator listed in ``agents.strategies.operators.STRATEGIES`` runs once per
 question through its real op code (``defn.run`` with ``Branches``, all its branches
 concurrent), against ``NoisySolver``, a scripted model that behaves like a noisy but
 useful LLM. Its rules are generic, the same for every operator; a request's role is read

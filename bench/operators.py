@@ -1,6 +1,6 @@
 """Accuracy and cost of every parallel-reasoning operator on a scripted noisy solver.
 
-Every operator registered in ``agents.strategies.runtime.STRATEGIES`` runs once per
+Every operator listed in ``agents.strategies.operators.STRATEGIES`` runs once per
 question through its real op code (``defn.run`` with ``Branches``, all its branches
 concurrent), against ``noisy_solver.NoisySolver``, whose rules are in that module.
 
@@ -26,13 +26,14 @@ from typing import Any
 
 from noisy_solver import SEATS, NoisySolver, World, final_value
 
-from agents.strategies.ops import load_strategies
-from agents.strategies.runtime import STRATEGIES, Branches, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets, BudgetTracker
+from orchestrator.context import RunContext
 from orchestrator.errors import BreadthError
 from orchestrator.events import Event
 from orchestrator.executors.local import LocalExecutor
-from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec, GraphSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage
 from orchestrator.testing import ScriptedModel
@@ -126,17 +127,20 @@ def _graph() -> GraphSpec:
     )
 
 
+OPS = builtin_ops()
+
+
 def _context(model: ScriptedModel, graph: GraphSpec, tools: ToolRegistry) -> RunContext:
     return RunContext(
         job_id="bench",
         question="",
         models={"default": model},
-        store=None,  # type: ignore[arg-type]
         executor=LocalExecutor(),
         budget=BudgetTracker(Budgets()),
         events=_Drop(),
         graph=graph,
         tools=tools,
+        ops=OPS,
     )
 
 
@@ -246,7 +250,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", help="comma-separated operators to run (default: all)")
     args = parser.parse_args(argv)
-    load_strategies()
     world = World(args.p_right, args.p_judge, args.p_follow, args.wrong, args.seed)
     missing = sorted(set(STRATEGIES) - {c.op for c in CONFIGS})
     if missing:

@@ -42,13 +42,15 @@ import random
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from orchestrator.budget import Budgets, BudgetTracker
 from orchestrator.dag import build_dag, critical_path_priorities
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
 from orchestrator.plan import TaskPlan, TaskResult, TaskSpec
-from orchestrator.scheduler import Scheduler, TaskHandler
+from orchestrator.scheduler import Scheduler
+from orchestrator.tasks import TaskHandler
 from orchestrator.testing import ScriptedModel, ScriptedReply
 
 RESULTS = Path(__file__).parent / "results" / "scheduler.json"
@@ -95,6 +97,13 @@ def critical_path(plan: TaskPlan, durations: Mapping[str, float]) -> tuple[float
         hops += 1
 
 
+class LiveContext:
+    """A context source as a job's live context is one: it resolves to itself in-process."""
+
+    async def resolve(self) -> LiveContext:
+        return self
+
+
 def model_handler(
     plan: TaskPlan, budget: BudgetTracker, durations: dict[str, float]
 ) -> TaskHandler:
@@ -111,7 +120,7 @@ def model_handler(
 
     model = ScriptedModel(reply)
 
-    async def handle(task: TaskSpec, deps: Mapping[str, TaskResult]) -> TaskResult:
+    async def handle(task: TaskSpec, deps: Mapping[str, TaskResult], ctx: Any) -> TaskResult:
         start = time.perf_counter()
         request = GenerateRequest(messages=[ChatMessage(role="user", content=task.id)])
         completion = await model.generate(request)
@@ -125,7 +134,7 @@ def model_handler(
     return handle
 
 
-async def instant(task: TaskSpec, deps: Mapping[str, TaskResult]) -> TaskResult:
+async def instant(task: TaskSpec, deps: Mapping[str, TaskResult], ctx: Any) -> TaskResult:
     return TaskResult(task_id=task.id, status="done")
 
 
@@ -138,7 +147,13 @@ async def timed_run(
     # Start from a collected heap, so that one run's garbage does not pause the next.
     gc.collect()
     executor = LocalExecutor()
-    scheduler = Scheduler(executor=executor, handler=handler, budget=budget, job_id="bench")
+    scheduler = Scheduler(
+        executor=executor,
+        handlers={"research": handler},
+        context=LiveContext(),
+        budget=budget,
+        job_id="bench",
+    )
     try:
         start = time.perf_counter()
         outcome = await scheduler.run(plan)

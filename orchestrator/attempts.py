@@ -17,9 +17,7 @@ from orchestrator.budget import Budgets
 from orchestrator.executors.base import Executor
 from orchestrator.plan import TaskResult, TaskSpec
 from orchestrator.retry import backoff_delay, describe_error, is_transient
-
-TaskHandler = Callable[[TaskSpec, Mapping[str, TaskResult]], Awaitable[TaskResult]]
-"""Runs one task; gets the results of the task's dependencies, by task id."""
+from orchestrator.tasks import TaskHandler, run_task
 
 # Called before each retry with attempt=, error=, delay_s= (the scheduler emits task_retry).
 RetryHook = Callable[..., Awaitable[None]]
@@ -31,11 +29,14 @@ async def run_attempts(
     *,
     executor: Executor,
     handler: TaskHandler,
+    context: Any,
     budgets: Budgets,
     rng: random.Random,
     on_retry: RetryHook,
 ) -> TaskResult:
-    """Run ``handler(spec, deps)`` on ``executor`` until it succeeds or may not try again.
+    """Run ``handler(spec, deps, ctx)`` on ``executor`` until it succeeds or may not try again.
+
+    ``context`` is resolved to ``ctx`` where the task runs (``orchestrator.tasks.run_task``).
 
     Transient errors (``orchestrator.retry.is_transient``; a timeout is one) are retried
     up to the task's ``max_retries`` (else ``budgets.max_retries``) after a backoff with
@@ -49,7 +50,7 @@ async def run_attempts(
         attempt += 1
         stop_if_cancelled()
         try:
-            result = await _attempt(spec, deps, executor, handler, timeout, attempt)
+            result = await _attempt(spec, deps, executor, handler, context, timeout, attempt)
         except Exception as exc:
             if attempt > retries or not is_transient(exc):
                 return TaskResult(
@@ -79,15 +80,16 @@ async def _attempt(
     deps: Mapping[str, TaskResult],
     executor: Executor,
     handler: TaskHandler,
+    context: Any,
     timeout: float | None,
     attempt: int,
 ) -> TaskResult:
     if timeout is None:
-        result = await executor.submit(handler, spec, deps)
+        result = await executor.submit(run_task, handler, spec, deps, context)
     else:
         try:
             async with asyncio.timeout(timeout) as scope:
-                result = await executor.submit(handler, spec, deps)
+                result = await executor.submit(run_task, handler, spec, deps, context)
         except TimeoutError:
             if not scope.expired():
                 raise

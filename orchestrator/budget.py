@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.errors import BudgetExceeded
 from orchestrator.usage import TokenUsage
 
 
@@ -54,6 +55,16 @@ class BudgetTracker:
         if remaining is not None and remaining <= 0:
             return "deadline_s"
         return None
+
+    def check(self, now: float | None = None) -> None:
+        """Raise ``BudgetExceeded`` (with its limit and what was used) if a budget is spent."""
+        spent = self.exhausted(now)
+        if spent == "max_tokens":
+            limit = float(self.budgets.max_tokens or 0)
+            raise BudgetExceeded(spent, limit, float(self.usage.total_tokens))
+        if spent == "deadline_s":
+            limit = float(self.budgets.deadline_s or 0)
+            raise BudgetExceeded(spent, limit, self.elapsed(now))
 
     def may_start_task(self) -> bool:
         b = self.budgets

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,3 +37,9 @@ class Event(BaseModel):
     ts: float = Field(default_factory=time.time)
     task_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventSink(Protocol):
+    """Where a job's events go (the store's stream, a test's list, ...)."""
+
+    async def emit(self, event: Event) -> None: ...

@@ -20,7 +20,6 @@ class JobRequest(BaseModel):
     question: str = Field(min_length=1, max_length=20_000)
     graph: str = "deep_research"
     corpus: str | None = None
-    model_urls: list[str] = Field(default_factory=list)
 
 
 class JobRecord(BaseModel):

@@ -1,11 +1,12 @@
 """The task-DAG scheduler: runs each task the moment its dependencies are done.
 
-No waves and no barriers: a finished task releases its dependents at once, and the
-ready task with the longest remaining path starts first, within ``budgets.concurrency``.
-Every task runs through the ``Executor`` seam, with a timeout and retries for transient
-errors. Results are written to the store under content keys before dependents start,
-so a resumed job skips finished tasks. Budgets stop the job early with what it has
-(anytime): no new task starts; running ones finish, or are cancelled at the deadline.
+No waves and no barriers: a finished task releases its dependents at once, and the ready
+task with the longest remaining path starts first, within ``budgets.concurrency``. A
+task's ``kind`` picks its handler (``handlers``, see ``orchestrator.tasks``); every task
+runs through the ``Executor`` seam, with a timeout and retries for transient errors.
+Results are written to the store under content keys before dependents start, so a
+resumed job skips finished tasks. Budgets stop the job early with what it has (anytime):
+no new task starts; running ones finish, or are cancelled at the deadline.
 
 Decisions worth knowing:
 - ``max_tasks`` is a runtime budget here, not a plan check: tasks past it are not
@@ -17,8 +18,9 @@ Decisions worth knowing:
 - Tasks that never ran, or were cancelled while running (budget stop, ``fail_job``,
   the deadline), get a "cancelled" result in the outcome but nothing in the store, so a
   resumed job runs them; "skipped" results (a dependency failed) are not stored either.
-- Handlers count their own tokens against the budget (``RunContext.record_usage``); the
-  scheduler only reads ``budget.exhausted()`` and never adds ``result.usage`` again.
+- Handlers count their own tokens against the budget (their model calls go through the
+  job's ``BudgetedReplica``); the scheduler only reads ``budget.exhausted()`` and never
+  adds ``result.usage`` again.
 """
 
 from __future__ import annotations
@@ -26,23 +28,23 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
-from orchestrator.attempts import TaskHandler, run_attempts, stop_if_cancelled
+from orchestrator.attempts import run_attempts, stop_if_cancelled
 from orchestrator.budget import BudgetTracker
 from orchestrator.dag import build_dag
 from orchestrator.dag_progress import DagProgress
 from orchestrator.errors import PlanError, TaskFailed
-from orchestrator.events import Event, EventType
+from orchestrator.events import Event, EventSink, EventType
 from orchestrator.executors.base import Executor
-from orchestrator.graph.context import EventSink
 from orchestrator.plan import TaskPlan, TaskResult
 from orchestrator.retry import describe_error
 from orchestrator.store.base import Store
+from orchestrator.tasks import TaskHandler
 
 __all__ = ["ScheduleOutcome", "Scheduler", "TaskHandler"]
 
@@ -70,21 +72,26 @@ class Scheduler:
         self,
         *,
         executor: Executor,
-        handler: TaskHandler,
+        handlers: Mapping[str, TaskHandler],
         budget: BudgetTracker,
         job_id: str,
+        context: Any = None,
         store: Store | None = None,
         events: EventSink | None = None,
-        known_kinds: Collection[str] | None = None,
         seed: int | None = None,
     ) -> None:
+        """``handlers``: one per task kind (a plan with another kind is a ``PlanError``);
+        ``context``: what each handler gets as ``ctx`` (a ``ContextSource`` is resolved
+        where the task runs, see ``orchestrator.tasks``).
+        """
         self.executor = executor
-        self.handler = handler
+        self.handlers = dict(handlers)
         self.budget = budget
         self.job_id = job_id
+        self.context = context
         self.store = store
         self.events = events
-        self.known_kinds = known_kinds
+        self.known_kinds = sorted(self.handlers)
         self.rng = random.Random(seed)
 
     async def run(self, plan: TaskPlan) -> ScheduleOutcome:
@@ -306,7 +313,8 @@ class _Run:
                 spec,
                 deps,
                 executor=s.executor,
-                handler=s.handler,
+                handler=s.handlers[spec.kind],
+                context=s.context,
                 budgets=self.budgets,
                 rng=s.rng,
                 on_retry=functools.partial(s.emit, "task_retry", spec.id),

@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from orchestrator.context import RunContext
 from orchestrator.errors import ConfigError, MissingExtra
 from orchestrator.executors.base import Executor
-from orchestrator.graph.context import JobState, Op, OpRegistry, RunContext
 from orchestrator.models.protocol import Completion, GenerateRequest, Replica, StreamChunk
+from orchestrator.ops import JobState, OpDef, OpFn, OpRegistry, Strategy, StrategyOutcome
 from orchestrator.plan import TaskSpec
+from orchestrator.tasks import run_task
 from orchestrator.usage import TokenUsage
 
 try:
@@ -208,6 +210,8 @@ def _task_attributes(
     executor: str, fn: Callable[..., Any], args: tuple[Any, ...]
 ) -> tuple[str, Attributes]:
     task = next((arg for arg in args if isinstance(arg, TaskSpec)), None)
+    if fn is run_task and args:
+        fn = args[0]  # the task's handler, which run_task calls
     attributes: Attributes = {
         "breadth.executor": executor,
         "code.function": getattr(fn, "__qualname__", repr(fn)),
@@ -256,10 +260,11 @@ def instrument_executor(
     return InstrumentedExecutor(executor, tracer_provider=tracer_provider)
 
 
-def _traced_op(name: str, op: Op, provider: TracerProvider | None) -> Op:
+def _traced_op(op: OpDef[Any], provider: TracerProvider | None) -> OpFn[Any]:
     tracer = _tracer(provider)
+    name, fn = op.name, op.fn
 
-    async def traced(ctx: RunContext, node: Any, state: JobState) -> JobState:
+    async def traced(ctx: RunContext, node: Any, params: Any, state: JobState) -> JobState:
         attributes: Attributes = {
             "breadth.job.id": ctx.job_id,
             "breadth.node.op": name,
@@ -272,7 +277,29 @@ def _traced_op(name: str, op: Op, provider: TracerProvider | None) -> Op:
             set_status_on_exception=False,
         ) as current:
             try:
-                return await op(ctx, node, state)
+                return await fn(ctx, node, params, state)
+            except Exception as exc:
+                _record_error(current, exc)
+                raise
+
+    return traced
+
+
+def _traced_strategy(
+    name: str, strategy: Strategy, provider: TracerProvider | None
+) -> Callable[..., Awaitable[StrategyOutcome]]:
+    tracer = _tracer(provider)
+    run = strategy.run
+
+    async def traced(*args: Any) -> StrategyOutcome:
+        with tracer.start_as_current_span(
+            f"strategy {name}",
+            attributes={"breadth.strategy": name},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as current:
+            try:
+                return await run(*args)
             except Exception as exc:
                 _record_error(current, exc)
                 raise
@@ -283,10 +310,10 @@ def _traced_op(name: str, op: Op, provider: TracerProvider | None) -> Op:
 def instrument_ops(
     registry: OpRegistry, *, tracer_provider: TracerProvider | None = None
 ) -> OpRegistry:
-    """A copy of ``registry`` whose ops each record a ``node {op}`` span when they run."""
-    traced = OpRegistry()
-    for name in registry.names():
-        traced.register(
-            name, _traced_op(name, registry.get(name), tracer_provider), registry.doc(name)
-        )
-    return traced
+    """A copy of ``registry`` whose ops record a ``node {op}`` span (and strategies run
+    inside other ops a ``strategy {op}`` span); params models and checks stay as they are.
+    """
+    return registry.wrapped(
+        lambda op: _traced_op(op, tracer_provider),
+        lambda name, strategy: _traced_strategy(name, strategy, tracer_provider),
+    )

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
 
+from agents import TASK_HANDLERS
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets, BudgetTracker
+from orchestrator.context import RunContext
 from orchestrator.events import Event
 from orchestrator.executors.local import LocalExecutor
-from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec, GraphSpec, ModelSpec, NodeSpec
 from orchestrator.models.protocol import Completion, GenerateRequest, Replica, StreamChunk
+from orchestrator.ops import OpRegistry
 from orchestrator.store.base import Store
 from orchestrator.testing import ScriptedModel
+from orchestrator.toolbox import Toolbox
 
 
 @dataclass
@@ -51,7 +54,8 @@ def make_context(
     graph: GraphSpec | None = None,
     budgets: Budgets | None = None,
     store: Store | None = None,
-    tools: Any = None,
+    tools: Toolbox | None = None,
+    ops: OpRegistry | None = None,
 ) -> tuple[RunContext, EventLog]:
     """A RunContext whose ``default`` model is ``model`` (or the given name → model map)."""
     models = dict(model) if isinstance(model, Mapping) else {"default": model}
@@ -61,12 +65,14 @@ def make_context(
         job_id="job-test",
         question="",
         models=models,
-        store=cast(Store, store),
+        store=store,
         executor=LocalExecutor(),
         budget=BudgetTracker(budgets or spec.budgets),
         events=log,
         graph=spec,
         tools=tools,
+        ops=ops or builtin_ops(),
+        handlers=TASK_HANDLERS,
     )
     return ctx, log
 

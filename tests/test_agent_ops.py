@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from agents.ops import register_builtin_ops
+from agents import register_ops
 from orchestrator.budget import Budgets
+from orchestrator.context import RunContext
 from orchestrator.errors import ConfigError
-from orchestrator.graph.context import JobState, OpRegistry, RunContext
 from orchestrator.graph.spec import AgentSpec, NodeSpec
 from orchestrator.models.protocol import GenerateRequest
+from orchestrator.ops import JobState, OpRegistry
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.testing import ScriptedModel
 from tests.support import graph_with, make_context
@@ -74,7 +75,7 @@ def research_script(request: GenerateRequest, _: int) -> str:
 @pytest.fixture
 def ops() -> OpRegistry:
     registry = OpRegistry()
-    register_builtin_ops(registry, strategies=False)
+    register_ops(registry)
     return registry
 
 
@@ -194,9 +195,9 @@ async def test_agent_settings_override_the_judges_default_temperature(ops: OpReg
 @pytest.mark.parametrize(
     ("node", "match"),
     [
-        (NodeSpec(op="plan", params={"max_subquestions": 0}), r"max_subquestions = 0.*1\.\.20"),
+        (NodeSpec(op="plan", params={"max_subquestions": 0}), r"max_subquestions = 0.*<= 20"),
         (NodeSpec(op="plan", params={"max_subqs": 3}), r"unknown param 'max_subqs'"),
-        (NodeSpec(op="synthesize", params={"max_sections": 99}), r"max_sections.*1\.\.8"),
+        (NodeSpec(op="synthesize", params={"max_sections": 99}), r"max_sections.*<= 8"),
         (NodeSpec(op="research"), r"state\['plan'\].*put a 'plan' node before it"),
         (NodeSpec(op="synthesize"), r"put a 'research' node before it"),
         (NodeSpec(op="judge"), r"state\['draft'\].*put a 'draft' node before it"),
@@ -212,7 +213,7 @@ async def test_bad_params_and_missing_state_are_config_errors(
 
 def test_register_builtin_ops_names_every_op() -> None:
     registry = OpRegistry()
-    register_builtin_ops(registry)
+    register_ops(registry)
     names = set(registry.names())
     assert {"plan", "research", "synthesize", "draft", "judge", "revise"} <= names
     assert registry.doc("plan")
@@ -223,7 +224,7 @@ async def test_research_tasks_can_be_answered_by_a_strategy(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
     registry = OpRegistry()
-    register_builtin_ops(registry)  # with the strategy ops: answer_with names one
+    register_ops(registry)  # with the strategy ops: answer_with names one
 
     def script(request: GenerateRequest, index: int) -> str:
         if request.json_schema is not None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
+from orchestrator.context import RunContext
 from orchestrator.errors import BudgetExceeded, ConfigError, GraphRunError
 from orchestrator.graph.compile import compile_graph, run_graph
-from orchestrator.graph.context import JobState, OpRegistry, RunContext
 from orchestrator.graph.loader import load_graph
 from orchestrator.graph.routing import VISITS_KEY
 from orchestrator.graph.spec import GraphSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
+from orchestrator.ops import JobState, OpRegistry
 from orchestrator.testing import ScriptedModel
 from tests.support import EventLog, make_context
 
@@ -64,10 +67,28 @@ async def model_judge(ctx: RunContext, node: NodeSpec, state: JobState) -> JobSt
     return {"verdict": {"accepted": completion.text.strip() == "yes"}}
 
 
-def registry(**ops: Any) -> OpRegistry:
+class WordParams(BaseModel):
+    """The params of these test ops: a word to append, at most."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    word: str = ""
+
+
+TestOp = Callable[[RunContext, NodeSpec, JobState], Awaitable[JobState]]
+
+
+def registry(**ops: TestOp) -> OpRegistry:
+    """A registry of test ops (which read ``node.params`` themselves)."""
     registry = OpRegistry()
     for name, op in ops.items():
-        registry.register(name, op)
+
+        async def fn(
+            ctx: RunContext, node: NodeSpec, params: WordParams, state: JobState, op: TestOp = op
+        ) -> JobState:
+            return await op(ctx, node, state)
+
+        registry.register(name, fn, params=WordParams)
     return registry
 
 

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.strategies.ops import load_strategies
-from agents.strategies.runtime import STRATEGIES
+from agents.strategies.operators import STRATEGIES
+from orchestrator.app import builtin_ops
 from orchestrator.errors import ConfigError
 from orchestrator.graph.compile import compile_graph
-from orchestrator.graph.context import JobState, OpRegistry, RunContext
 from orchestrator.graph.loader import load_graph
 from orchestrator.graph.resolve import builtin_graphs_dir, list_graphs, resolve_graph
-from orchestrator.graph.spec import NodeSpec
 from orchestrator.testing import ScriptedModel
 from tests.support import make_context
 
@@ -23,12 +21,7 @@ GRAPHS_DIR = Path(__file__).parents[1] / "graphs"
 
 
 def known_ops() -> set[str]:
-    load_strategies()
     return AGENT_OPS | set(STRATEGIES)
-
-
-async def no_op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
-    return {}
 
 
 def test_every_yaml_file_is_listed() -> None:
@@ -41,15 +34,18 @@ def test_every_yaml_file_is_listed() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in GRAPHS_DIR.glob("*.yaml")))
 def test_builtin_graph_loads_and_compiles(name: str) -> None:
-    ops = known_ops()
-    spec = load_graph(list_graphs()[name], known_ops=ops, known_tools=TOOLS)
+    registry = builtin_ops()
+    assert set(registry.names()) == known_ops()
+    spec = load_graph(
+        list_graphs()[name],
+        known_ops=registry.names(),
+        known_tools=TOOLS,
+        param_checks=registry.param_checks(),
+    )
     assert spec.name == name
     assert spec.description.strip(), "the first description line is shown by `breadth graphs`"
     text = (GRAPHS_DIR / f"{name}.yaml").read_text()
     assert text.startswith("#"), "each graph file opens with a comment explaining it"
-    registry = OpRegistry()
-    for op in sorted(ops):
-        registry.register(op, no_op)
     ctx, _ = make_context(ScriptedModel([]), graph=spec)
     compiled = compile_graph(spec, registry, ctx)
     assert set(spec.nodes) <= set(compiled.get_graph().nodes)

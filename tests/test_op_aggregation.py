@@ -9,17 +9,18 @@ from typing import Any, cast
 
 import pytest
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
+from orchestrator.context import RunContext
 from orchestrator.errors import ConfigError
-from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec, ModelSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from tests.support import Gated, Rendezvous, graph_with, last_user, make_context
 
-load_strategies()
 AGGREGATE = STRATEGIES["aggregate"]
 MOA = STRATEGIES["moa"]
 QUESTION = [ChatMessage(role="user", content="What is 2 + 2?")]
@@ -258,7 +259,7 @@ async def test_unknown_proposer_is_named() -> None:
 )
 async def test_the_ops_write_answer_report_and_costs(name: str, params: dict[str, Any]) -> None:
     ctx, log = make_context(ScriptedModel(lambda r, i: f"reply {i}"))
-    update = await strategy_op(STRATEGIES[name])(
+    update = await builtin_ops().get(name)(
         ctx, NodeSpec(op=name, params=params), {"question": "2+2?"}
     )
     assert update["answer"] == "reply 0"

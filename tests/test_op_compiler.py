@@ -10,18 +10,19 @@ from typing import Any
 import pytest
 
 from agents.strategies.compiler_plan import plan_json_schema
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
 from orchestrator.errors import BudgetExceeded, ConfigError, ModelOutputError, ToolError
 from orchestrator.graph.spec import AgentSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, GenerateRequest, StreamChunk
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from orchestrator.usage import TokenUsage
 from tests.support import graph_with, make_context
 from tools.registry import ToolRegistry, tool
 
-load_strategies()
 COMPILE = STRATEGIES["compile"]
 QUESTION = [ChatMessage(role="user", content="How do alpha and beta compare?")]
 WAIT = 10.0  # seconds before a missing handshake fails the test instead of hanging it
@@ -308,7 +309,7 @@ async def test_the_op_uses_the_agent_tools_and_writes_answer_and_report() -> Non
     )
     graph = graph_with(agents={"planner": AgentSpec(tools=["search"])})
     ctx, log = make_context(model, graph=graph, tools=registry([]))
-    op = strategy_op(COMPILE)
+    op = builtin_ops().get(COMPILE.name)
     node = NodeSpec(op="compile", agent="planner", params={"max_calls": 4})
     update = await op(ctx, node, {"question": "Tell me about alpha."})
     assert update["answer"] == "Alpha."

@@ -9,17 +9,18 @@ from typing import Any
 
 import pytest
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
+from orchestrator.context import RunContext
 from orchestrator.errors import ConfigError, ModelOutputError
-from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec, ModelSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from tests.support import Gated, Rendezvous, graph_with, last_user, make_context
 
-load_strategies()
 DEBATE = STRATEGIES["debate"]
 RECONCILE = STRATEGIES["reconcile"]
 QUESTION = [ChatMessage(role="user", content="What is 2 + 2?")]
@@ -323,7 +324,7 @@ async def test_unknown_round_table_agent_is_named() -> None:
 async def test_the_debate_and_reconcile_ops_write_answer_report_and_costs() -> None:
     ctx, log = make_context(ScriptedModel(lambda r, i: stance("4", 0.9)))
     for name, params in (("debate", {"agents": 2}), ("reconcile", {"agents": ["solver"] * 2})):
-        update = await strategy_op(STRATEGIES[name])(
+        update = await builtin_ops().get(name)(
             ctx, NodeSpec(op=name, params=params), {"question": "2+2?"}
         )
         assert "2+2?" in update["report"] and f"`{name}`" in update["report"]

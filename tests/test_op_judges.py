@@ -19,18 +19,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
+from orchestrator.context import RunContext
 from orchestrator.errors import BackendUnavailable, ConfigError, ModelOutputError
-from orchestrator.graph.context import RunContext
 from orchestrator.graph.spec import AgentSpec, GraphSpec, ModelSpec, NodeSpec
 from orchestrator.models import guard
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from tests.support import graph_with, make_context
 
-load_strategies()
 QUESTION = [ChatMessage(role="user", content="Which option is best?")]
 Script = Callable[[GenerateRequest, int], str]
 
@@ -561,7 +562,7 @@ def any_json(request: GenerateRequest, index: int) -> str:
 @pytest.mark.parametrize("name", ["universal_vote", "best_of_n", "tournament"])
 async def test_the_op_writes_answer_report_and_costs(name: str) -> None:
     ctx, log = make_context(ScriptedModel(any_json))
-    update = await strategy_op(STRATEGIES[name])(
+    update = await builtin_ops().get(name)(
         ctx, NodeSpec(op=name, params={"n": 3}), {"question": "Pick one."}
     )
     assert update["answer"] in {"The answer is 0.", "The answer is 1."}

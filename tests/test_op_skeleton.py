@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
 from orchestrator.errors import ConfigError, ModelOutputError
 from orchestrator.graph.spec import AgentSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import Script, ScriptedModel
 from tests.support import make_context
 
-load_strategies()
 SKELETON = STRATEGIES["skeleton"]
 QUESTION = [
     ChatMessage(role="system", content="You are concise."),
@@ -152,7 +153,7 @@ def test_bad_params_are_named(raw: dict[str, object], named: str) -> None:
 
 async def test_skeleton_runs_as_an_op() -> None:
     ctx, log = make_context(ScriptedModel(script_with(SKELETON_REPLY)))
-    update = await strategy_op(SKELETON)(
+    update = await builtin_ops().get(SKELETON.name)(
         ctx, NodeSpec(op="skeleton", params={"max_points": 3}), {"question": "Faster?"}
     )
     assert update["answer"].startswith("1. Measure first Expansion of point 1.")

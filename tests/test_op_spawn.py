@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
 from orchestrator.errors import BudgetExceeded, ConfigError
 from orchestrator.graph.spec import AgentSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from orchestrator.usage import TokenUsage
 from tests.support import make_context
 
-load_strategies()
 SPAWN = STRATEGIES["spawn_join"]
 QUESTION = [ChatMessage(role="user", content="Which is larger, alpha or beta?")]
 WAIT = 10.0  # seconds before a missing handshake fails the test instead of hanging it
@@ -159,7 +160,7 @@ async def test_the_system_prompt_explains_the_format_unless_overridden() -> None
     override = ScriptedModel(["plain"])
     ctx, _ = make_context(override)
     node = NodeSpec(op="spawn_join", params={"system": "Be brief."})
-    update = await strategy_op(SPAWN)(ctx, node, {"question": "Why?"})
+    update = await builtin_ops().get(SPAWN.name)(ctx, node, {"question": "Why?"})
     assert update["answer"] == "plain"
     assert [m.content for m in override.calls[0].messages] == ["Be brief.", "Why?"]
 
@@ -246,7 +247,7 @@ async def test_the_op_counts_tokens_and_writes_a_report() -> None:
     model = replies(BLOCK, PATHS)
     ctx, log = make_context(model)
     state = {"question": QUESTION[-1].content}
-    update = await strategy_op(SPAWN)(ctx, NodeSpec(op="spawn_join"), state)
+    update = await builtin_ops().get(SPAWN.name)(ctx, NodeSpec(op="spawn_join"), state)
     assert update["answer"].endswith("The answer is beta.")
     assert update["strategy"]["blocks_forked"] == 1
     assert update["strategy"]["samples"] == 4

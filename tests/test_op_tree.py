@@ -10,17 +10,18 @@ from typing import Any
 
 import pytest
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, StrategyOutcome, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
 from orchestrator.errors import BudgetExceeded, ConfigError, ModelOutputError
 from orchestrator.graph.spec import AgentSpec, ModelSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
+from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import Script, ScriptedModel
 from orchestrator.usage import TokenUsage
 from tests.support import graph_with, make_context
 
-load_strategies()
 TREE = STRATEGIES["tree_search"]
 GOT = STRATEGIES["got"]
 QUESTION = [ChatMessage(role="user", content="Use 4 4 6 8 to make 24.")]
@@ -275,7 +276,7 @@ async def test_unknown_evaluator_agent_lists_the_defined_agents() -> None:
 
 async def test_tree_search_runs_as_an_op() -> None:
     ctx, log = make_context(ScriptedModel(tot_script({"B": "sure"})))
-    update = await strategy_op(TREE)(
+    update = await builtin_ops().get(TREE.name)(
         ctx, NodeSpec(op="tree_search", params={"k": 3, "depth": 1}), {"question": "24?"}
     )
     assert update["answer"] == "the answer is 24"
@@ -412,7 +413,7 @@ def test_bad_got_steps_are_named_with_the_known_operations(steps: list[object], 
 async def test_got_runs_as_an_op() -> None:
     ctx, _ = make_context(ScriptedModel(got_script({"draft 1": 9})))
     node = NodeSpec(op="got", params={"steps": [{"generate": 2}, {"score": {}}]})
-    update = await strategy_op(GOT)(ctx, node, {"question": "Which draft?"})
+    update = await builtin_ops().get(GOT.name)(ctx, node, {"question": "Which draft?"})
     assert update["answer"] == "draft 1"
     assert update["strategy"]["best_score"] == 0.9
     assert update["strategy"]["samples"] == 4

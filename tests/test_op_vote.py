@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
-from agents.strategies.ops import load_strategies, strategy_op
-from agents.strategies.runtime import STRATEGIES, Branches, parse_params
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, parse_params
+from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
 from orchestrator.errors import ConfigError
 from orchestrator.graph.spec import AgentSpec, NodeSpec
@@ -15,7 +16,6 @@ from orchestrator.models.protocol import ChatMessage, GenerateRequest
 from orchestrator.testing import ScriptedModel, ScriptedReply
 from tests.support import graph_with, make_context
 
-load_strategies()
 VOTE = STRATEGIES["vote"]
 QUESTION = [ChatMessage(role="user", content="What is 2 + 2?")]
 
@@ -150,7 +150,7 @@ async def test_unknown_extractor_agent_lists_the_defined_agents() -> None:
 
 async def test_the_op_writes_answer_report_and_costs() -> None:
     ctx, log = make_context(cycling(["4", "4", "5"]))
-    op = strategy_op(VOTE)
+    op = builtin_ops().get(VOTE.name)
     update = await op(
         ctx, NodeSpec(op="vote", params={"n": 3, "extract": "last_number"}), {"question": "2+2?"}
     )

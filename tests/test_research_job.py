@@ -7,17 +7,21 @@ results and events are checked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from orchestrator.app import Settings, research
+from orchestrator.app import Runtime
 from orchestrator.events import Event
 from orchestrator.job import JobRecord, JobRequest
+from orchestrator.models.protocol import Replica
 from orchestrator.models.sim_writer import default_backend
 from orchestrator.models.simulator import LatencyModel, SimulatorServer
+from orchestrator.runner import EventListener
+from orchestrator.settings import Settings
+from orchestrator.store.base import Store
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.testing import ScriptedModel
 
@@ -48,7 +52,24 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def settings_for(simulator: SimulatorServer, namespace: str) -> Settings:
-    return Settings(model_urls=[simulator.base_url], namespace=namespace)
+    return Settings(model_urls=(simulator.base_url,), namespace=namespace)
+
+
+async def research(
+    request: JobRequest,
+    settings: Settings,
+    *,
+    store: Store,
+    model: Replica | None = None,
+    resume: str | None = None,
+    listeners: Sequence[EventListener] = (),
+    on_start: Callable[[JobRecord], None] | None = None,
+) -> JobRecord:
+    """Run a job through the composition root, on the given store (and model)."""
+    async with await Runtime.open(settings, store=store, model=model) as runtime:
+        return await runtime.research(
+            request, resume=resume, listeners=listeners, on_start=on_start
+        )
 
 
 async def test_a_research_job_runs_end_to_end_and_is_stored(
@@ -130,21 +151,11 @@ async def test_an_interrupted_job_resumes_without_redoing_finished_tasks(
 async def test_a_model_that_returns_garbage_fails_the_job_with_its_output(
     redis_client: aioredis.Redis, namespace: str
 ) -> None:
-    from orchestrator.app import builtin_ops
-    from orchestrator.executors.local import LocalExecutor
-    from orchestrator.runner import run_job
-
     store = RedisStore(redis_client, namespace)
     garbage = ScriptedModel({"*": "I am not JSON at all <<<"})
-    executor = LocalExecutor()
-    record = await run_job(
-        JobRequest(question=QUESTION),
-        store=store,
-        model=garbage,
-        executor=executor,
-        ops=builtin_ops(),
+    record = await research(
+        JobRequest(question=QUESTION), Settings(namespace=namespace), store=store, model=garbage
     )
-    await executor.aclose()
     assert record.state == "failed"
     assert record.error is not None and "I am not JSON at all" in record.error
     stored = await store.get_job(record.id)

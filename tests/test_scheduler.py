@@ -6,7 +6,7 @@ so every ordering claim is proven by the events, never by timing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import pytest
@@ -17,11 +17,14 @@ from orchestrator.errors import BackendUnavailable, PlanError, TaskFailed
 from orchestrator.events import Event
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.plan import TaskPlan, TaskResult, TaskSpec, task_key
-from orchestrator.scheduler import ScheduleOutcome, Scheduler, TaskHandler
+from orchestrator.scheduler import ScheduleOutcome, Scheduler
 from orchestrator.store.redis_store import RedisStore
+from orchestrator.tasks import TaskHandler
 from orchestrator.usage import TokenUsage
 
 JOB = "job-sched"
+# What the scheduler hands every handler as its context (checked by the handlers).
+CONTEXT = object()
 Deps = Mapping[str, TaskResult]
 
 
@@ -61,23 +64,33 @@ async def echo(task: TaskSpec, deps: Deps) -> TaskResult:
     return done(task, "+".join([task.id, *sorted(deps)]))
 
 
+Handler = Callable[[TaskSpec, Deps], Awaitable[TaskResult]]
+
+
 def scheduler(
-    handler: TaskHandler,
+    handler: Handler,
     *,
     store: RedisStore | None = None,
     events: EventLog | None = None,
-    known_kinds: tuple[str, ...] | None = None,
+    known_kinds: tuple[str, ...] = ("research",),
     **budgets: Any,
 ) -> tuple[Scheduler, BudgetTracker]:
+    """A scheduler whose every known kind runs ``handler`` (these handlers need no context)."""
+
+    async def with_context(task: TaskSpec, deps: Deps, ctx: Any) -> TaskResult:
+        assert ctx is CONTEXT
+        return await handler(task, deps)
+
+    handlers: dict[str, TaskHandler] = {kind: with_context for kind in known_kinds}
     budget = BudgetTracker(Budgets(retry_backoff_s=0, **budgets))
     sched = Scheduler(
         executor=LocalExecutor(),
-        handler=handler,
+        handlers=handlers,
+        context=CONTEXT,
         budget=budget,
         job_id=JOB,
         store=store,
         events=events,
-        known_kinds=known_kinds,
         seed=7,
     )
     return sched, budget
@@ -340,7 +353,7 @@ async def test_max_tokens_stops_new_tasks_and_lets_running_ones_finish() -> None
 
     async def handler(task: TaskSpec, deps: Deps) -> TaskResult:
         if task.id == "spender":
-            # The handler counts its own tokens (as ctx.record_usage does).
+            # The handler counts its own tokens (as the job's budgeted replica does).
             tracker[0].record(TokenUsage(prompt_tokens=60, completion_tokens=60))
         if task.id == "still_running":
             await budget_reached.wait()

@@ -1,8 +1,8 @@
 """Every built-in strategy graph runs end to end against the built-in simulator.
 
 The simulator is a real OpenAI-compatible HTTP server on loopback; the job runs through
-the runner with the real Redis store, so this covers the op, its graph file, the model
-pool over HTTP, token accounting and the stored job record.
+the composition root (``Runtime``) with the real Redis store, so this covers the op, its
+graph file, the model pool over HTTP, token accounting and the stored job record.
 """
 
 from __future__ import annotations
@@ -13,23 +13,17 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from agents.strategies.ops import load_strategies
-from agents.strategies.runtime import STRATEGIES
-from orchestrator.app import builtin_ops
+from agents.strategies.operators import STRATEGIES
+from orchestrator.app import Runtime, builtin_ops
 from orchestrator.errors import GraphSpecError
-from orchestrator.executors.local import LocalExecutor
 from orchestrator.graph.loader import load_graph
 from orchestrator.graph.resolve import resolve_graph
 from orchestrator.job import JobRequest
-from orchestrator.models.factory import build_model
 from orchestrator.models.sim_writer import default_backend
 from orchestrator.models.simulator import SimulatorServer
-from orchestrator.runner import run_job
+from orchestrator.settings import Settings
 from orchestrator.store.redis_store import RedisStore
-from tools.builtin import corpus_tools
-from tools.corpus import Corpus
 
-load_strategies()
 STRATEGY_GRAPHS = sorted(STRATEGIES)
 
 
@@ -47,20 +41,11 @@ async def test_strategy_graph_runs_on_the_simulator(
     spec = load_graph(resolve_graph(graph), known_ops=ops.names())
     assert any(node.op == graph for node in spec.nodes.values())
     store = RedisStore(redis_client, namespace)
-    model = build_model([simulator.base_url])
-    executor = LocalExecutor()
-    try:
-        record = await run_job(
-            JobRequest(question="What is 12 * 12? End with 'the answer is N'.", graph=graph),
-            store=store,
-            model=model,
-            executor=executor,
-            ops=ops,
-            tools=corpus_tools(Corpus.builtin()),
+    settings = Settings(model_urls=(simulator.base_url,), namespace=namespace)
+    async with await Runtime.open(settings, store=store) as runtime:
+        record = await runtime.research(
+            JobRequest(question="What is 12 * 12? End with 'the answer is N'.", graph=graph)
         )
-    finally:
-        await executor.aclose()
-        await model.aclose()
     assert record.state == "done", record.error
     assert record.report and record.report.strip()
     assert record.usage.total_tokens > 0

@@ -13,18 +13,13 @@ from collections.abc import Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from agents.strategies.ops import load_strategies
-from agents.strategies.runtime import STRATEGIES
-from orchestrator.app import builtin_ops
-from orchestrator.executors.local import LocalExecutor
+from agents.strategies.operators import STRATEGIES
+from orchestrator.app import Runtime
 from orchestrator.job import JobRequest
 from orchestrator.models.llama_local import LlamaCppReplica
-from orchestrator.runner import run_job
+from orchestrator.settings import Settings
 from orchestrator.store.redis_store import RedisStore
-from tools.builtin import corpus_tools
-from tools.corpus import Corpus
 
-load_strategies()
 # ReConcile's round table takes over a minute on a CPU; its requests are the same kinds
 # (structured answers with confidences, n samples) that the others exercise.
 SLOW = {"reconcile"}
@@ -44,17 +39,10 @@ async def test_strategy_graph_runs_on_the_embedded_model(
     graph: str, embedded: LlamaCppReplica, redis_client: aioredis.Redis, namespace: str
 ) -> None:
     store = RedisStore(redis_client, namespace)
-    executor = LocalExecutor()
-    try:
-        record = await run_job(
-            JobRequest(question="What is 17 * 23? End with 'the answer is N'.", graph=graph),
-            store=store,
-            model=embedded,
-            executor=executor,
-            ops=builtin_ops(),
-            tools=corpus_tools(Corpus.builtin()),
+    settings = Settings(namespace=namespace)
+    async with await Runtime.open(settings, store=store, model=embedded) as runtime:
+        record = await runtime.research(
+            JobRequest(question="What is 17 * 23? End with 'the answer is N'.", graph=graph)
         )
-    finally:
-        await executor.aclose()
     assert record.state == "done", record.error
     assert record.report and record.usage.total_tokens > 0

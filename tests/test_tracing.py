@@ -15,11 +15,14 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import BaseModel, ConfigDict
 
+from orchestrator.context import RunContext
 from orchestrator.errors import BackendUnavailable, ConfigError
 from orchestrator.executors.local import LocalExecutor
-from orchestrator.graph.context import JobState, OpRegistry, RunContext
+from orchestrator.graph.spec import NodeSpec
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
+from orchestrator.ops import JobState, OpRegistry
 from orchestrator.plan import TaskSpec
 from orchestrator.testing import ScriptedModel, ScriptedReply
 from orchestrator.tracing import (
@@ -128,6 +131,10 @@ async def test_a_failed_call_records_the_error(
         assert [event.name for event in failed.events] == ["exception"]
 
 
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 async def test_job_node_task_and_llm_spans_nest(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -137,18 +144,18 @@ async def test_job_node_task_and_llm_spans_nest(
     async def run_task(task: TaskSpec) -> str:
         return (await model.generate(ask(task.description))).text
 
-    async def research(ctx: RunContext, node: Any, state: JobState) -> JobState:
+    async def research(ctx: RunContext, node: Any, params: NoParams, state: JobState) -> JobState:
         task = TaskSpec(id="t1", kind="research", description="sub-question")
         return {"answer": await executor.submit(run_task, task)}
 
     registry = OpRegistry()
-    registry.register("research", research, "answers sub-questions")
+    registry.register("research", research, params=NoParams, doc="answers sub-questions")
     traced = instrument_ops(registry, tracer_provider=provider)
     assert traced.names() == ["research"] and traced.doc("research") == "answers sub-questions"
     ctx = cast(RunContext, SimpleNamespace(job_id="job-1"))  # the op wrapper reads job_id
     try:
         with span("job", tracer_provider=provider, **{"breadth.job.id": "job-1"}):
-            state = await traced.get("research")(ctx, None, {})
+            state = await traced.get("research")(ctx, NodeSpec(op="research"), {})
     finally:
         await executor.aclose()
     assert state == {"answer": "an answer"}

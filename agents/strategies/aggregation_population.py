@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 AGGREGATE_INSTRUCTION = (
     "You have been provided with a set of responses from various models to the latest "

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.strategies.runtime import Branches, InnerStrategy, gather_within_budget
-from orchestrator.models.protocol import ChatMessage
+from agents.strategies.runtime import Branches, gather_within_budget
+from orchestrator import ChatMessage, InnerOp
 
 
 class CandidateParams(BaseModel):
@@ -24,7 +24,7 @@ class CandidateParams(BaseModel):
         default=3000, ge=200, le=100_000, description="Characters of each candidate shown."
     )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    inner: InnerStrategy | None = Field(
+    inner: InnerOp | None = Field(
         default=None, description="Strategy that produces each candidate (default: one sample)."
     )
 
@@ -42,7 +42,7 @@ async def draw_candidates(
     messages: list[ChatMessage],
     n: int,
     *,
-    inner: InnerStrategy | None,
+    inner: InnerOp | None,
     temperature: float | None,
 ) -> Candidates:
     """``n`` answers: one request with ``n`` samples, or ``n`` concurrent ``inner`` runs.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from agents.strategies.vote_tally import VoteResult, majority_vote
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 Topology = Literal["all", "ring", "sparse"]
 

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, get_args
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 ExtractMethod = Literal["last_number", "regex", "json_field", "boxed", "last_line"]
 EXTRACT_METHODS: tuple[str, ...] = get_args(ExtractMethod)

@@ -11,7 +11,7 @@ from typing import Any
 from agents.common import clip
 from agents.strategies.judges_scores import read_score
 from agents.strategies.runtime import Branches
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import ChatMessage
 
 DEFAULT_RUBRIC = "Correct, complete and clearly reasoned; a wrong final answer scores low."
 

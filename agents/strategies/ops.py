@@ -7,32 +7,43 @@ strategy with the node's agent and params, and writes the answer (``output``, de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents.common import node_agent
-from agents.strategies.runtime import (
-    STRATEGIES,
-    Branches,
-    StrategyDef,
-    describe_field,
-    parse_params,
+from agents.strategies.operators import STRATEGIES
+from agents.strategies.runtime import Branches, StrategyDef
+from orchestrator import (
+    ChatMessage,
+    ConfigError,
+    JobState,
+    NodeSpec,
+    OpRegistry,
+    RunContext,
+    Strategy,
 )
-from orchestrator.errors import ConfigError
-from orchestrator.graph.context import JobState, Op, OpRegistry, ParamCheck, RunContext
-from orchestrator.graph.spec import NodeSpec
-from orchestrator.models.protocol import ChatMessage
-
-# Keys of a strategy node's params that the op reads itself (the rest go to the strategy).
-OP_KEYS = ("input", "output", "system")
 
 
-def load_strategies() -> None:
-    """Import every strategy module so that each registers itself."""
-    from agents.strategies import operators  # noqa: F401
+class _NodeKeys(BaseModel):
+    """The params a strategy node reads itself; the rest are the strategy's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: str = Field(
+        default="question", description="State key of the question (a string) to answer."
+    )
+    output: str = Field(default="answer", description="State key the answer is written to.")
+    system: str | None = Field(default=None, description="System prompt (default: the agent's).")
+
+
+def node_params_model(defn: StrategyDef) -> type[BaseModel]:
+    """The params of a strategy node: the strategy's own, plus input, output and system."""
+    return create_model(
+        f"{defn.params.__name__}Node",
+        __base__=(_NodeKeys, defn.params),
+        __doc__=f"Params of a ``{defn.name}`` node.",
+    )
 
 
 def question_messages(state: JobState, key: str, system: str | None) -> list[ChatMessage]:
@@ -56,16 +67,13 @@ def render_report(defn: StrategyDef, question: str, answer: str, details: dict[s
     return "\n".join(lines) + "\n"
 
 
-def strategy_op(defn: StrategyDef) -> Op:
-    async def op(ctx: RunContext, node: NodeSpec, state: JobState) -> JobState:
-        where = f"node op {defn.name!r}"
-        raw = {k: v for k, v in node.params.items() if k not in OP_KEYS}
-        params = parse_params(defn, raw, where=where)
+def strategy_op(defn: StrategyDef) -> Any:
+    """The graph op of a strategy: answer the state's input, write the answer and a report."""
+
+    async def op(ctx: RunContext, node: NodeSpec, params: Any, state: JobState) -> JobState:
         agent = node_agent(ctx, node)
-        input_key = str(node.params.get("input", "question"))
-        output_key = str(node.params.get("output", "answer"))
-        system = node.params.get("system") or agent.system
-        messages = question_messages(state, input_key, system)
+        system = params.system or agent.system
+        messages = question_messages(state, params.input, system)
         branches = Branches(ctx, agent)
         outcome = await defn.run(branches, params, messages)
         details = {
@@ -77,7 +85,7 @@ def strategy_op(defn: StrategyDef) -> Op:
         }
         await ctx.emit("log", message=f"{defn.name}: {branches.samples} samples", **details)
         return {
-            output_key: outcome.answer,
+            params.output: outcome.answer,
             "candidates": outcome.candidates,
             "strategy": details,
             "report": render_report(defn, messages[-1].content, outcome.answer, details),
@@ -88,39 +96,15 @@ def strategy_op(defn: StrategyDef) -> Op:
     return op
 
 
-def params_check(defn: StrategyDef) -> ParamCheck:
-    """A check of a node's params against the strategy's params model (for the loader)."""
-
-    def check(params: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-        raw = {k: v for k, v in params.items() if k not in OP_KEYS}
-        try:
-            defn.params.model_validate(raw)
-        except ConfigError as exc:
-            return [((), f"{exc}")]
-        except ValidationError as exc:
-            return [(tuple(error["loc"]), _param_message(defn, error)) for error in exc.errors()]
-        return []
-
-    return check
-
-
-def _param_message(defn: StrategyDef, error: ErrorDetails) -> str:
-    fields = defn.params.model_fields
-    name = str(error["loc"][0]) if error["loc"] else ""
-    if name in fields:
-        rule = f"{name}: {describe_field(fields[name])}"
-    else:
-        rule = f"the params of {defn.name!r} are {', '.join(fields)}"
-    return f"{error.get('input')!r}: {error['msg']} ({rule})"
-
-
 def register_strategy_ops(registry: OpRegistry) -> None:
-    """Register every strategy as an op of the same name, with its params check."""
-    load_strategies()
+    """Register every strategy as an op of the same name, composable through ``inner:``."""
     for name, defn in sorted(STRATEGIES.items()):
         registry.register(
             name,
             strategy_op(defn),
+            params=node_params_model(defn),
             doc=f"{defn.summary} ({defn.paper})",
-            check_params=params_check(defn),
+            strategy=Strategy(
+                run=defn.run, params=defn.params, paper=defn.paper, summary=defn.summary
+            ),
         )

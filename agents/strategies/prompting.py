@@ -10,8 +10,7 @@ from collections.abc import Sequence
 
 from agents.common import clip
 from agents.strategies.aggregation_population import moa_system_prompt
-from orchestrator.graph.spec import AgentSpec
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import AgentSpec, ChatMessage
 
 
 def ask(messages: Sequence[ChatMessage], prompt: str) -> list[ChatMessage]:

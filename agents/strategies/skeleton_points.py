@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 _NUMBERED_RE = re.compile(r"^\s*(?:[*#>]+\s*)?(?:point\s*)?(\d{1,3})\s*[.):]\s*(.*\S)\s*$", re.I)
 _BULLET_RE = re.compile(r"^\s*[-*•]\s+(.*\S)\s*$")

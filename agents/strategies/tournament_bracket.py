@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 Verdict = Literal["first", "second", "tie"]
 """A judge's pick by presentation position: the candidate shown first, second, or neither."""

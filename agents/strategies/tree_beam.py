@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 StepAggregation = Literal["min", "prod", "mean", "last"]
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Literal, get_args
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 StopRule = Literal["beta", "dirichlet", "fixed"]
 STOP_RULES: tuple[str, ...] = get_args(StopRule)

@@ -14,8 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from orchestrator.errors import ConfigError
-from orchestrator.models.protocol import TokenLogprob
+from orchestrator import ConfigError, TokenLogprob
 
 ConfidenceMode = Literal["auto", "top_k", "chosen"]
 ConfidenceMeasure = Literal["mean", "lowest_group", "tail", "bottom_percent"]

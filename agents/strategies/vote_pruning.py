@@ -23,8 +23,7 @@ from agents.strategies.vote_confidence import (
     lowest_group_confidence,
     token_confidence,
 )
-from orchestrator.errors import ConfigError
-from orchestrator.models.protocol import TokenLogprob
+from orchestrator import ConfigError, TokenLogprob
 
 PruneDecision = Literal["continue", "abort"]
 

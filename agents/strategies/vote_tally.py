@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.errors import ConfigError
+from orchestrator import ConfigError
 
 T = TypeVar("T")
 

@@ -17,11 +17,12 @@ from langgraph.graph import START as LG_START
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from orchestrator.context import RunContext
 from orchestrator.errors import GraphRunError
-from orchestrator.graph.context import JobState, Op, OpRegistry, RunContext
 from orchestrator.graph.routing import VISITS_KEY, choose_route, step_limit, visits_of
 from orchestrator.graph.spec import END, START, GraphSpec, NodeSpec
 from orchestrator.graph.state import merge_state, plain_data_problem
+from orchestrator.ops import JobState, OpDef, OpRegistry
 
 # The whole job state is LangGraph's root channel; updates are merged into it key by key.
 GraphState = Annotated[dict[str, Any], merge_state]
@@ -75,7 +76,7 @@ async def run_graph(
 
 
 def _node_runner(
-    name: str, node: NodeSpec, op: Op, ctx: RunContext
+    name: str, node: NodeSpec, op: OpDef[Any], ctx: RunContext
 ) -> Callable[[JobState], Awaitable[JobState]]:
     """The LangGraph node: count the visit, run the op, check and return its update."""
 

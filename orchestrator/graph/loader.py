@@ -20,9 +20,9 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.errors import GraphSpecError, SpecProblem
 from orchestrator.graph.checks import graph_findings, suggestion
-from orchestrator.graph.context import ParamCheck
 from orchestrator.graph.spec import GraphSpec
 from orchestrator.graph.yaml_lines import DataPath, ParsedYaml, YamlSyntaxError, parse_yaml
+from orchestrator.ops import ParamCheck
 
 
 def load_graph(
@@ -149,7 +149,8 @@ def _param_problems(
         params = node.get("params", {})
         if check is None or not isinstance(params, Mapping):
             continue
-        for relative, message in check(params):
+        for problem in check(params):
+            relative, message = problem.path, problem.message
             path: DataPath = ("nodes", name, "params", *relative)
             line = parsed.line_of(path)
             while line is None and len(path) > 2:

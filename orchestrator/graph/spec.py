@@ -8,6 +8,7 @@ are checked by ``orchestrator.graph.checks``; the models check one value at a ti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -186,8 +187,29 @@ class GraphSpec(BaseModel):
         return [edge for edge in self.edges if edge.from_ == node]
 
 
-def graph_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a graph file, for editors (``breadth schema``)."""
+def graph_json_schema(op_params: Mapping[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a graph file, for editors (``breadth schema``).
+
+    With ``op_params`` (op name -> its params model, from the op registry), a node is
+    ``oneOf`` one schema per op: its ``op`` constant and that op's params, so an editor
+    checks params too.
+    """
     schema = GraphSpec.model_json_schema(by_alias=True)
     schema["title"] = "breadth agent graph"
+    if not op_params:
+        return schema
+    defs: dict[str, Any] = schema["$defs"]
+    node = defs.pop("NodeSpec")
+    variants = []
+    for name, model in sorted(op_params.items()):
+        params = model.model_json_schema(ref_template=f"#/$defs/{name}.{{model}}")
+        for def_name, definition in params.pop("$defs", {}).items():
+            defs[f"{name}.{def_name}"] = definition
+        properties = {
+            **node["properties"],
+            "op": {"const": name, "description": node["properties"]["op"]["description"]},
+            "params": params,
+        }
+        variants.append({**node, "title": f"node op {name}", "properties": properties})
+    defs["NodeSpec"] = {"oneOf": variants, "description": node.get("description", "")}
     return schema

@@ -1,8 +1,8 @@
 """A replica behind an OpenAI-compatible HTTP API: vLLM, llama.cpp's server, a provider.
 
-This module is the boundary to httpx: every transport error and HTTP status is
-translated here into ``BackendUnavailable`` (``retryable`` for refused connections,
-timeouts, 5xx and 429, so the pool can fail over) with the URL and what to do.
+Transport errors, error statuses and malformed bodies become ``BackendUnavailable``
+through ``http_errors`` (``retryable`` for refused connections, timeouts, 5xx and 429,
+so the pool can fail over), with the URL and what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ import httpx
 
 from orchestrator.errors import BackendUnavailable, ConfigError
 from orchestrator.models import guard
+from orchestrator.models.http_errors import (
+    Backend,
+    json_body,
+    malformed,
+    status_error,
+    translated,
+)
 from orchestrator.models.openai_wire import (
     WireFormatError,
     chunks_from_body,
@@ -95,6 +102,20 @@ class OpenAIReplica:
         self.name = name or urlsplit(self.base_url).netloc
         self.timeout_s = timeout_s
         self._model = model
+        self._backend = Backend(
+            what="model server",
+            url=self.base_url,
+            timeout_s=timeout_s,
+            connect_fix="start the server, or fix the URL (--model-url)",
+            contract="an OpenAI chat completion",
+            malformed_fix="check that the URL points at an OpenAI-compatible API root (…/v1)",
+            status_fixes={
+                401: "pass the right API key (BREADTH_MODEL_API_KEY)",
+                403: "pass the right API key (BREADTH_MODEL_API_KEY)",
+                404: f"check that the URL is the API root (…/v1) and that the server serves "
+                f"the model {model!r}",
+            },
+        )
         self._model_lock = asyncio.Lock()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
@@ -115,9 +136,9 @@ class OpenAIReplica:
         try:
             completion = completion_from_body(body, replica=self.name)
         except WireFormatError as exc:
-            raise self._malformed(str(exc)) from None
+            raise malformed(self._backend, str(exc)) from None
         if not completion.choices:
-            raise self._malformed("the completion has no choices")
+            raise malformed(self._backend, "the completion has no choices")
         missing = request.n - len(completion.choices)
         if missing > 0:
             # Some servers (llama.cpp's) return one choice whatever n is: top up.
@@ -129,11 +150,11 @@ class OpenAIReplica:
         payload = request_body(request, model, stream=True)
         guard.check_real_model(f"model server {self.base_url}", endpoint=self.base_url)
         usage: TokenUsage | None = None
-        try:
+        with translated(self._backend):
             async with self._client.stream("POST", "chat/completions", json=payload) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise self._status_error(response.status_code, response.text)
+                    raise status_error(self._backend, response.status_code, self._reason(response))
                 async for data in iter_data(response.aiter_lines()):
                     if data.strip() == DONE:
                         break
@@ -141,8 +162,6 @@ class OpenAIReplica:
                     usage = chunk_usage or usage
                     for chunk in chunks:
                         yield chunk
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
         if usage is not None:
             yield StreamChunk(usage=usage)
 
@@ -190,33 +209,25 @@ class OpenAIReplica:
 
     async def _get_json(self, path: str) -> Any:
         guard.check_real_model(f"model server {self.base_url}", endpoint=self.base_url)
-        try:
+        with translated(self._backend):
             response = await self._client.get(path)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
-        return self._json_of(response)
+        return json_body(self._backend, response, self._reason(response))
 
     async def _post_json(self, path: str, payload: dict[str, Any]) -> Any:
         guard.check_real_model(f"model server {self.base_url}", endpoint=self.base_url)
-        try:
+        with translated(self._backend):
             response = await self._client.post(path, json=payload)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
-        return self._json_of(response)
+        return json_body(self._backend, response, self._reason(response))
 
-    def _json_of(self, response: httpx.Response) -> Any:
-        if response.status_code >= 400:
-            raise self._status_error(response.status_code, response.text)
-        try:
-            return response.json()
-        except ValueError:
-            raise self._malformed(f"the body is not JSON: {response.text[:200]!r}") from None
+    @staticmethod
+    def _reason(response: httpx.Response) -> str:
+        return error_message(response.text) if response.status_code >= 400 else ""
 
     def _parse_event(self, data: str) -> tuple[list[StreamChunk], TokenUsage | None]:
         try:
             body = json.loads(data)
         except ValueError:
-            raise self._malformed(f"a stream event is not JSON: {data[:200]!r}") from None
+            raise malformed(self._backend, f"a stream event is not JSON: {data[:200]!r}") from None
         if isinstance(body, dict) and body.get("error"):
             raise BackendUnavailable(
                 f"the model server at {self.base_url} failed mid-stream: "
@@ -226,61 +237,4 @@ class OpenAIReplica:
         try:
             return chunks_from_body(body)
         except WireFormatError as exc:
-            raise self._malformed(str(exc)) from None
-
-    def _malformed(self, detail: str) -> BackendUnavailable:
-        return BackendUnavailable(
-            f"the model server at {self.base_url} answered with something that is not an "
-            f"OpenAI chat completion ({detail}); check that the URL points at an "
-            f"OpenAI-compatible API root (…/v1)",
-            url=self.base_url,
-        )
-
-    def _transport_error(self, exc: httpx.HTTPError) -> BackendUnavailable:
-        detail = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            message = (
-                f"the model server at {self.base_url} did not answer within "
-                f"{self.timeout_s:g}s ({type(exc).__name__}); it may be overloaded: add "
-                f"replicas, lower the concurrency, or raise the timeout"
-            )
-        elif isinstance(exc, httpx.ConnectError):
-            message = (
-                f"cannot connect to the model server at {self.base_url} ({detail}); start "
-                f"the server, or fix the URL (--model-url)"
-            )
-        else:
-            message = (
-                f"the connection to the model server at {self.base_url} failed "
-                f"({type(exc).__name__}: {detail}); check that the server is up and healthy"
-            )
-        return BackendUnavailable(message, url=self.base_url)
-
-    def _status_error(self, status: int, text: str) -> BackendUnavailable:
-        reason = f"HTTP {status}: {error_message(text)}"
-        if status == 429:
-            fix, retryable = "lower the concurrency or add replicas", True
-        elif status >= 500:
-            fix, retryable = "check the server's logs", True
-        elif status in (401, 403):
-            fix, retryable = "pass the right API key (BREADTH_MODEL_API_KEY)", False
-        elif status == 404:
-            fix, retryable = (
-                f"check that the URL is the API root (…/v1) and that the server serves "
-                f"the model {self._model!r}",
-                False,
-            )
-        else:
-            fix, retryable = (
-                "the request was rejected; fix the request or the server's limits",
-                False,
-            )
-        verb = "is rate limiting requests" if status == 429 else "failed"
-        if 400 <= status < 500 and status != 429:
-            verb = "rejected the request"
-        return BackendUnavailable(
-            f"the model server at {self.base_url} {verb} ({reason}); {fix}",
-            retryable=retryable,
-            status=status,
-            url=self.base_url,
-        )
+            raise malformed(self._backend, str(exc)) from None

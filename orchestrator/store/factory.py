@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from orchestrator.errors import ConfigError
+from orchestrator.settings import Settings
 from orchestrator.store.base import Store
 from orchestrator.store.redis_store import URL_SCHEMES, RedisStore, redact_url
 
@@ -31,3 +32,12 @@ async def open_store(
             f"and unset BREADTH_REDIS_URL to use the embedded store"
         )
     return await RedisStore.connect(url, namespace)
+
+
+async def open_settings_store(settings: Settings) -> Store:
+    """The store ``settings`` name: its Redis URL, else the embedded store in its data dir."""
+    return await open_store(
+        settings.redis_url,
+        namespace=settings.namespace,
+        data_dir=Path(settings.data_dir) if settings.data_dir else None,
+    )

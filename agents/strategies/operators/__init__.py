@@ -1,14 +1,34 @@
-"""The strategy operators; importing this package registers every one of them."""
+"""The strategy operators, listed once: ``register_strategy_ops`` registers each as an op."""
 
-from agents.strategies.operators import (
-    aggregation,  # noqa: F401
-    compiler,  # noqa: F401
-    debate,  # noqa: F401
-    got,  # noqa: F401
-    judges,  # noqa: F401
-    skeleton,  # noqa: F401
-    spawn,  # noqa: F401
-    tournament,  # noqa: F401
-    tree,  # noqa: F401
-    vote,  # noqa: F401
-)
+from agents.strategies.operators.aggregation import AGGREGATE, MOA
+from agents.strategies.operators.compiler import COMPILE
+from agents.strategies.operators.debate import DEBATE, RECONCILE
+from agents.strategies.operators.got import GOT
+from agents.strategies.operators.judges import BEST_OF_N, UNIVERSAL_VOTE
+from agents.strategies.operators.skeleton import SKELETON
+from agents.strategies.operators.spawn import SPAWN_JOIN
+from agents.strategies.operators.tournament import TOURNAMENT
+from agents.strategies.operators.tree import TREE_SEARCH
+from agents.strategies.operators.vote import VOTE
+from agents.strategies.runtime import StrategyDef
+
+STRATEGIES: dict[str, StrategyDef] = {
+    defn.name: defn
+    for defn in (
+        VOTE,
+        UNIVERSAL_VOTE,
+        BEST_OF_N,
+        TOURNAMENT,
+        AGGREGATE,
+        DEBATE,
+        RECONCILE,
+        MOA,
+        TREE_SEARCH,
+        GOT,
+        SKELETON,
+        COMPILE,
+        SPAWN_JOIN,
+    )
+}
+
+__all__ = ["STRATEGIES"]

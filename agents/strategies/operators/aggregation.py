@@ -25,15 +25,9 @@ from agents.strategies.aggregation_population import (
 )
 from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
 from agents.strategies.prompting import ask, in_persona, with_references
-from agents.strategies.runtime import (
-    Branches,
-    StrategyOutcome,
-    gather_within_budget,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget
 from agents.strategies.vote_tally import majority_vote
-from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import BudgetExceeded, ChatMessage, ModelOutputError, StrategyOutcome
 
 T = TypeVar("T")
 
@@ -90,13 +84,6 @@ def _vote(texts: Sequence[str], params: AggregateParams) -> tuple[str, dict[str,
     return winner, {"counts": dict(result.counts), "share": round(result.share, 4)}
 
 
-@register_strategy(
-    "aggregate",
-    AggregateParams,
-    paper="Venkatraman et al. 2025, Recursive Self-Aggregation (arXiv:2509.26626)",
-    summary="Sample a population of candidates and aggregate them into a better one "
-    "(recursively, on random subsets, for RSA)",
-)
 async def run_aggregate(
     branches: Branches, params: AggregateParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -183,12 +170,6 @@ class MoaParams(BaseModel):
         return self
 
 
-@register_strategy(
-    "moa",
-    MoaParams,
-    paper="Wang et al. 2024, Mixture-of-Agents (arXiv:2406.04692)",
-    summary="Layers of proposers, each seeing the previous layer's answers, then an aggregator",
-)
 async def run_moa(
     branches: Branches, params: MoaParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -265,3 +246,21 @@ async def run_moa(
         details=details,
         stopped_by=stopped.budget if stopped is not None else None,
     )
+
+
+AGGREGATE = StrategyDef(
+    name="aggregate",
+    params=AggregateParams,
+    run=run_aggregate,
+    paper="Venkatraman et al. 2025, Recursive Self-Aggregation (arXiv:2509.26626)",
+    summary="Sample a population of candidates and aggregate them into a better one "
+    "(recursively, on random subsets, for RSA)",
+)
+
+MOA = StrategyDef(
+    name="moa",
+    params=MoaParams,
+    run=run_moa,
+    paper="Wang et al. 2024, Mixture-of-Agents (arXiv:2406.04692)",
+    summary="Layers of proposers, each seeing the previous layer's answers, then an aggregator",
+)

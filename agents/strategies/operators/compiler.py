@@ -29,11 +29,17 @@ from agents.strategies.compiler_plan import (
     ready_calls,
     resolve_args,
 )
-from agents.strategies.runtime import Branches, StrategyOutcome, register_strategy
-from orchestrator.errors import BudgetExceeded, ConfigError, ModelOutputError, ToolError
-from orchestrator.graph.context import RunContext
-from orchestrator.models.protocol import ChatMessage
-from tools.registry import ToolRegistry
+from agents.strategies.runtime import Branches, StrategyDef
+from orchestrator import (
+    BudgetExceeded,
+    ChatMessage,
+    ConfigError,
+    ModelOutputError,
+    RunContext,
+    StrategyOutcome,
+    Toolbox,
+    ToolError,
+)
 
 ERROR_PREFIX = "error: "
 
@@ -138,7 +144,7 @@ class TaskFetcher:
     """
 
     def __init__(
-        self, ctx: RunContext, tools: ToolRegistry, max_calls: int, task_id: str | None
+        self, ctx: RunContext, tools: Toolbox, max_calls: int, task_id: str | None
     ) -> None:
         self.ctx = ctx
         self.tools = tools
@@ -212,9 +218,9 @@ class TaskFetcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def job_tools(branches: Branches) -> ToolRegistry:
+def job_tools(branches: Branches) -> Toolbox:
     """The tools the planner may call: the agent's ``tools`` list, else all of the job's."""
-    registry: ToolRegistry | None = branches.ctx.tools
+    registry: Toolbox | None = branches.ctx.tools
     if registry is None:
         raise ConfigError(
             "op 'compile' needs tools, but this job has none; run it where tools are given "
@@ -232,7 +238,7 @@ def job_tools(branches: Branches) -> ToolRegistry:
 
 def planner_messages(
     messages: Sequence[ChatMessage],
-    tools: ToolRegistry,
+    tools: Toolbox,
     params: CompileParams,
     rounds: Sequence[_Round],
 ) -> list[ChatMessage]:
@@ -318,13 +324,6 @@ async def _join(
     return read_verdict(reply, final=final), reply
 
 
-@register_strategy(
-    "compile",
-    CompileParams,
-    paper="Kim et al. 2023, An LLM Compiler for Parallel Function Calling (arXiv:2312.04511)",
-    summary="A planner streams numbered tool calls that reference earlier results; each call "
-    "starts once its inputs resolve, while the plan streams; a joiner answers or replans",
-)
 async def run_compile(
     branches: Branches, params: CompileParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -378,3 +377,13 @@ async def run_compile(
             output=reply,
         )
     return outcome(best)
+
+
+COMPILE = StrategyDef(
+    name="compile",
+    params=CompileParams,
+    run=run_compile,
+    paper="Kim et al. 2023, An LLM Compiler for Parallel Function Calling (arXiv:2312.04511)",
+    summary="A planner streams numbered tool calls that reference earlier results; each call "
+    "starts once its inputs resolve, while the plan streams; a joiner answers or replans",
+)

@@ -27,20 +27,13 @@ from agents.strategies.debate_topology import (
 )
 from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
 from agents.strategies.prompting import ask, in_persona
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    gather_within_budget,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget
 from agents.strategies.vote_tally import (
     format_candidates_for_selection,
     majority_vote,
     parse_selection,
 )
-from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import BudgetExceeded, ChatMessage, InnerOp, ModelOutputError, StrategyOutcome
 
 DEBATE_PROMPT = (
     "These are the latest answers of other agents to the question:\n\n{others}\n\n"
@@ -83,7 +76,7 @@ class DebateParams(BaseModel):
     judge: str | None = Field(
         default=None, description="Agent that judges (final: judge); None: the node's agent."
     )
-    inner: InnerStrategy | None = Field(
+    inner: InnerOp | None = Field(
         default=None, description="Strategy each agent answers with (e.g. op: vote)."
     )
     temperature: float | None = Field(
@@ -134,14 +127,6 @@ async def _judge(
     return parse_selection(reply, len(latest))
 
 
-@register_strategy(
-    "debate",
-    DebateParams,
-    paper="Du et al. 2023, Multiagent Debate (arXiv:2305.14325); Li et al. 2024, Sparse "
-    "Communication Topology (arXiv:2406.11776)",
-    summary="N agents answer, then for R rounds read their neighbours' answers and update "
-    "theirs; ends early on agreement, by vote or judge",
-)
 async def run_debate(
     branches: Branches, params: DebateParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -304,13 +289,6 @@ def _json_object(text: str) -> str:
     return text[start : end + 1]
 
 
-@register_strategy(
-    "reconcile",
-    ReconcileParams,
-    paper="Chen et al. 2024, ReConcile (arXiv:2309.13007)",
-    summary="A round table of different models stating answers, explanations and confidences, "
-    "with a confidence-weighted vote each round",
-)
 async def run_reconcile(
     branches: Branches, params: ReconcileParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -396,3 +374,23 @@ async def run_reconcile(
         },
         stopped_by=stopped.budget if stopped is not None else None,
     )
+
+
+DEBATE = StrategyDef(
+    name="debate",
+    params=DebateParams,
+    run=run_debate,
+    paper="Du et al. 2023, Multiagent Debate (arXiv:2305.14325); Li et al. 2024, Sparse "
+    "Communication Topology (arXiv:2406.11776)",
+    summary="N agents answer, then for R rounds read their neighbours' answers and update "
+    "theirs; ends early on agreement, by vote or judge",
+)
+
+RECONCILE = StrategyDef(
+    name="reconcile",
+    params=ReconcileParams,
+    run=run_reconcile,
+    paper="Chen et al. 2024, ReConcile (arXiv:2309.13007)",
+    summary="A round table of different models stating answers, explanations and confidences, "
+    "with a confidence-weighted vote each round",
+)

@@ -20,13 +20,7 @@ from agents.strategies.aggregation_population import aggregation_prompt
 from agents.strategies.candidates import CandidateParams, draw_candidates
 from agents.strategies.judge_scorer import DEFAULT_RUBRIC, JudgeScorer
 from agents.strategies.prompting import ask, distinct_texts
-from agents.strategies.runtime import (
-    Branches,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget, question_of
 from agents.strategies.tree_beam import (
     GotStep,
     Thought,
@@ -35,8 +29,7 @@ from agents.strategies.tree_beam import (
     parse_got_steps,
     select_beam,
 )
-from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import BudgetExceeded, ChatMessage, ModelOutputError, StrategyOutcome
 
 DEFAULT_GOT_STEPS: list[dict[str, Any]] = [
     {"generate": 3},
@@ -175,13 +168,6 @@ class _GoT:
         return [r if r is not None else t for r, t in zip(refined, working, strict=True)]
 
 
-@register_strategy(
-    "got",
-    GotParams,
-    paper="Besta et al. 2023, Graph of Thoughts (arXiv:2308.09687)",
-    summary="Apply Graph-of-Thoughts operations in order (generate, score, keep_best, "
-    "aggregate, refine) to a working set of thoughts and answer with the best",
-)
 async def run_got(
     branches: Branches, params: GotParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -224,3 +210,13 @@ async def run_got(
     return StrategyOutcome(
         best.text.strip(), [t.text for t in working], details, stopped_by=run.stopped_by
     )
+
+
+GOT = StrategyDef(
+    name="got",
+    params=GotParams,
+    run=run_got,
+    paper="Besta et al. 2023, Graph of Thoughts (arXiv:2308.09687)",
+    summary="Apply Graph-of-Thoughts operations in order (generate, score, keep_best, "
+    "aggregate, refine) to a working set of thoughts and answer with the best",
+)

@@ -18,22 +18,20 @@ from agents.common import clip
 from agents.strategies.candidates import CandidateParams, draw_candidates
 from agents.strategies.judge_scorer import DEFAULT_RUBRIC, JudgeScorer
 from agents.strategies.judges_scores import split_steps, step_prefixes
-from agents.strategies.reward import RewardClient
-from agents.strategies.runtime import (
-    Branches,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget, question_of
 from agents.strategies.tree_beam import StepAggregation, aggregate_step_scores
 from agents.strategies.vote_tally import (
     SELECTION_INSTRUCTION,
     format_candidates_for_selection,
     parse_selection,
 )
-from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import (
+    BudgetExceeded,
+    ChatMessage,
+    ModelOutputError,
+    RewardClient,
+    StrategyOutcome,
+)
 
 T = TypeVar("T")
 
@@ -49,12 +47,6 @@ class UniversalVoteParams(CandidateParams):
     )
 
 
-@register_strategy(
-    "universal_vote",
-    UniversalVoteParams,
-    paper="Chen et al. 2023, Universal Self-Consistency (arXiv:2311.17311)",
-    summary="Sample N free-form answers and let the model pick the most consistent one",
-)
 async def run_universal_vote(
     branches: Branches, params: UniversalVoteParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -184,14 +176,6 @@ async def _candidate_score(
     return aggregate_step_scores(usable, _AGGREGATIONS[params.step_aggregate]), step_scores
 
 
-@register_strategy(
-    "best_of_n",
-    BestOfNParams,
-    paper="Cobbe et al. 2021, Training Verifiers (arXiv:2110.14168); Lightman et al. 2023, "
-    "Let's Verify Step by Step (arXiv:2305.20050)",
-    summary="Sample N candidates, score each with an LLM judge or a reward model (optionally "
-    "step by step) and keep the best",
-)
 async def run_best_of_n(
     branches: Branches, params: BestOfNParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -241,3 +225,22 @@ async def run_best_of_n(
         details,
         stopped_by=drawn.stopped_by or (stop.budget if stop else None),
     )
+
+
+UNIVERSAL_VOTE = StrategyDef(
+    name="universal_vote",
+    params=UniversalVoteParams,
+    run=run_universal_vote,
+    paper="Chen et al. 2023, Universal Self-Consistency (arXiv:2311.17311)",
+    summary="Sample N free-form answers and let the model pick the most consistent one",
+)
+
+BEST_OF_N = StrategyDef(
+    name="best_of_n",
+    params=BestOfNParams,
+    run=run_best_of_n,
+    paper="Cobbe et al. 2021, Training Verifiers (arXiv:2110.14168); Lightman et al. 2023, "
+    "Let's Verify Step by Step (arXiv:2305.20050)",
+    summary="Sample N candidates, score each with an LLM judge or a reward model (optionally "
+    "step by step) and keep the best",
+)

@@ -15,13 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.strategies.prompting import ask
-from agents.strategies.runtime import (
-    Branches,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget, question_of
 from agents.strategies.skeleton_points import (
     assemble,
     expansion_instruction,
@@ -29,8 +23,7 @@ from agents.strategies.skeleton_points import (
     parse_skeleton,
     skeleton_prompt,
 )
-from orchestrator.errors import ModelOutputError
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import ChatMessage, ModelOutputError, StrategyOutcome
 
 EXPANSION_LEAD = (
     "Now you're responsible for continuing the writing of one and only one point in the "
@@ -66,13 +59,6 @@ class SkeletonParams(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 
 
-@register_strategy(
-    "skeleton",
-    SkeletonParams,
-    paper="Ning et al. 2023, Skeleton-of-Thought (arXiv:2307.15337)",
-    summary="Write a skeleton of short points, expand every point concurrently, and assemble "
-    "the expansions in order",
-)
 async def run_skeleton(
     branches: Branches, params: SkeletonParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -114,3 +100,13 @@ async def run_skeleton(
         details,
         stopped_by=stop.budget if stop is not None else None,
     )
+
+
+SKELETON = StrategyDef(
+    name="skeleton",
+    params=SkeletonParams,
+    run=run_skeleton,
+    paper="Ning et al. 2023, Skeleton-of-Thought (arXiv:2307.15337)",
+    summary="Write a skeleton of short points, expand every point concurrently, and assemble "
+    "the expansions in order",
+)

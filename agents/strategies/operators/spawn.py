@@ -24,15 +24,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.common import clip
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef
 from agents.strategies.spawn_blocks import ParallelBlock, ParallelBlockDetector, Style
-from orchestrator.errors import BudgetExceeded
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import BudgetExceeded, ChatMessage, InnerOp, StrategyOutcome
 
 SYSTEM_PROMPT = {
     "tags": """Answer the user's question. When parts of the work are independent of
@@ -100,7 +94,7 @@ class SpawnJoinParams(BaseModel):
     path_max_tokens: int | None = Field(
         default=None, ge=1, le=131_072, description="Completion limit of each path; None: agent's."
     )
-    inner: InnerStrategy | None = Field(
+    inner: InnerOp | None = Field(
         default=None, description="Strategy each path is answered with (e.g. op: vote)."
     )
 
@@ -218,14 +212,6 @@ class _SpawnRun:
             return "(not worked out: the job's budget ran out)"
 
 
-@register_strategy(
-    "spawn_join",
-    SpawnJoinParams,
-    paper="Yang et al. 2025, Multiverse (arXiv:2506.09991); Pan et al. 2025, Adaptive "
-    "Parallel Reasoning (arXiv:2504.15466)",
-    summary="The model streams its answer; each parallel block it writes is forked into "
-    "concurrent path generations sharing the prefix, joined back, and continued",
-)
 async def run_spawn_join(
     branches: Branches, params: SpawnJoinParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -242,3 +228,14 @@ async def run_spawn_join(
         "blocks": run.blocks,
     }
     return StrategyOutcome(answer.strip(), run.results, details, stopped_by=run.stopped_by)
+
+
+SPAWN_JOIN = StrategyDef(
+    name="spawn_join",
+    params=SpawnJoinParams,
+    run=run_spawn_join,
+    paper="Yang et al. 2025, Multiverse (arXiv:2506.09991); Pan et al. 2025, Adaptive "
+    "Parallel Reasoning (arXiv:2504.15466)",
+    summary="The model streams its answer; each parallel block it writes is forked into "
+    "concurrent path generations sharing the prefix, joined back, and continued",
+)

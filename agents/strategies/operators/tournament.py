@@ -20,10 +20,9 @@ from agents.strategies.candidates import CandidateParams, draw_candidates
 from agents.strategies.judge_scorer import DEFAULT_RUBRIC, JUDGE_SYSTEM, JudgeScorer
 from agents.strategies.runtime import (
     Branches,
-    StrategyOutcome,
+    StrategyDef,
     gather_within_budget,
     question_of,
-    register_strategy,
     run_all,
 )
 from agents.strategies.tournament_bracket import (
@@ -34,7 +33,7 @@ from agents.strategies.tournament_bracket import (
     parse_verdict,
     resolve_match,
 )
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import ChatMessage, StrategyOutcome
 
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -134,14 +133,6 @@ def _leader(bracket: Tournament) -> int:
     return max(alive, key=lambda i: (wins.get(i, 0), -i))
 
 
-@register_strategy(
-    "tournament",
-    TournamentParams,
-    paper="Qin et al. 2024, Pairwise Ranking Prompting (arXiv:2306.17563); Zheng et al. 2023, "
-    "LLM-as-a-Judge (arXiv:2306.05685)",
-    summary="Sample N candidates and run a knockout bracket of pairwise judgings, each match "
-    "judged in both orders",
-)
 async def run_tournament(
     branches: Branches, params: TournamentParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -203,3 +194,14 @@ def _rounds(bracket: Tournament, judging: _Judging) -> list[list[dict[str, Any]]
             entry["verdicts"] = judging.verdicts.get((record.a, record.b), [])
         rounds[record.round].append(entry)
     return rounds
+
+
+TOURNAMENT = StrategyDef(
+    name="tournament",
+    params=TournamentParams,
+    run=run_tournament,
+    paper="Qin et al. 2024, Pairwise Ranking Prompting (arXiv:2306.17563); Zheng et al. 2023, "
+    "LLM-as-a-Judge (arXiv:2306.05685)",
+    summary="Sample N candidates and run a knockout bracket of pairwise judgings, each match "
+    "judged in both orders",
+)

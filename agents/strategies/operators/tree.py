@@ -22,14 +22,7 @@ from agents.common import clip
 from agents.strategies.judge_scorer import JUDGE_SYSTEM, SCORE_SCHEMA
 from agents.strategies.judges_scores import read_score
 from agents.strategies.prompting import ask, distinct_texts
-from agents.strategies.runtime import (
-    Branches,
-    InnerStrategy,
-    StrategyOutcome,
-    gather_within_budget,
-    question_of,
-    register_strategy,
-)
+from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget, question_of
 from agents.strategies.skeleton_points import parse_skeleton
 from agents.strategies.tree_beam import (
     VALUE_WORDS,
@@ -42,8 +35,7 @@ from agents.strategies.tree_beam import (
     parse_vote,
     select_beam,
 )
-from orchestrator.errors import BudgetExceeded, ModelOutputError
-from orchestrator.models.protocol import ChatMessage
+from orchestrator import BudgetExceeded, ChatMessage, InnerOp, ModelOutputError, StrategyOutcome
 
 VALUE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -152,7 +144,7 @@ class TreeSearchParams(BaseModel):
     temperature: float | None = Field(
         default=None, ge=0.0, le=2.0, description="Proposal temperature."
     )
-    inner: InnerStrategy | None = Field(
+    inner: InnerOp | None = Field(
         default=None, description="Strategy that writes the final answer (default: one sample)."
     )
 
@@ -351,13 +343,6 @@ class _ToT:
             return steps
 
 
-@register_strategy(
-    "tree_search",
-    TreeSearchParams,
-    paper="Yao et al. 2023, Tree of Thoughts (arXiv:2305.10601)",
-    summary="Propose k thoughts per state, evaluate them (value or vote), keep the best b per "
-    "level (BFS) or search depth-first with backtracking, then answer from the best leaf",
-)
 async def run_tree_search(
     branches: Branches, params: TreeSearchParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -385,3 +370,13 @@ async def run_tree_search(
     )
     stopped_by = search.stop.budget if search.stop is not None else None
     return StrategyOutcome(answer.strip(), [t.text for t in path], details, stopped_by=stopped_by)
+
+
+TREE_SEARCH = StrategyDef(
+    name="tree_search",
+    params=TreeSearchParams,
+    run=run_tree_search,
+    paper="Yao et al. 2023, Tree of Thoughts (arXiv:2305.10601)",
+    summary="Propose k thoughts per state, evaluate them (value or vote), keep the best b per "
+    "level (BFS) or search depth-first with backtracking, then answer from the best leaf",
+)

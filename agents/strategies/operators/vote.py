@@ -21,13 +21,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
-from agents.strategies.runtime import Branches, StrategyOutcome, register_strategy
+from agents.strategies.runtime import Branches, StrategyDef
 from agents.strategies.vote_adaptive import should_stop, wave_sizes
 from agents.strategies.vote_confidence import resolve_mode, token_confidences, trace_confidence
 from agents.strategies.vote_pruning import warmup_then_prune
 from agents.strategies.vote_tally import VoteResult, keep_top_fraction, majority_vote
-from orchestrator.errors import BudgetExceeded
-from orchestrator.models.protocol import ChatMessage, Choice, TokenLogprob
+from orchestrator import BudgetExceeded, ChatMessage, Choice, StrategyOutcome, TokenLogprob
 
 Weighting = Literal["none", "mean", "lowest_group", "tail", "bottom_percent"]
 
@@ -213,14 +212,6 @@ async def _pruned(
     return warm + [t for t in rest if not t.pruned]
 
 
-@register_strategy(
-    "vote",
-    VoteParams,
-    paper="Wang et al. 2023, Self-Consistency; Fu et al. 2025, DeepConf; Aggarwal et al. 2023, "
-    "Adaptive-Consistency",
-    summary="Sample N answers and take the majority (optionally confidence-weighted, adaptive, "
-    "or with online pruning of low-confidence traces)",
-)
 async def run_vote(
     branches: Branches, params: VoteParams, messages: list[ChatMessage]
 ) -> StrategyOutcome:
@@ -257,3 +248,14 @@ async def run_vote(
         details=details,
         stopped_by=stopped_by,
     )
+
+
+VOTE = StrategyDef(
+    name="vote",
+    params=VoteParams,
+    run=run_vote,
+    paper="Wang et al. 2023, Self-Consistency; Fu et al. 2025, DeepConf; Aggarwal et al. 2023, "
+    "Adaptive-Consistency",
+    summary="Sample N answers and take the majority (optionally confidence-weighted, adaptive, "
+    "or with online pruning of low-confidence traces)",
+)

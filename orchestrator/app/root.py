@@ -1,0 +1,289 @@
+"""The composition root: the one engine module that wires ``agents`` and ``tools`` in.
+
+Everything a job runs on is built here from plain ``Settings``: the store, the default
+model (the embedded model or a pool over model servers), the executor, the op registry
+(every built-in op and strategy), the tools and the task handlers by kind. The CLI, the
+service and the worker all go through ``Runtime``; another process (a worker, a Ray task)
+rebuilds a job's context from its ``JobRef`` with ``rebuild_context``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from agents import TASK_HANDLERS, register_ops
+from orchestrator.budget import BudgetTracker
+from orchestrator.context import RunContext
+from orchestrator.errors import ConfigError
+from orchestrator.events import EventSink
+from orchestrator.executors.base import Executor
+from orchestrator.executors.local import LocalExecutor
+from orchestrator.graph.loader import load_graph
+from orchestrator.graph.resolve import resolve_graph
+from orchestrator.graph.spec import GraphSpec
+from orchestrator.job import JobRecord, JobRequest
+from orchestrator.models.factory import build_model
+from orchestrator.models.protocol import Replica
+from orchestrator.ops import OpRegistry
+from orchestrator.runner import EventListener, StoreEventSink, run_job, start_job
+from orchestrator.settings import Settings
+from orchestrator.store.base import Store
+from orchestrator.store.factory import open_settings_store
+from orchestrator.tasks import JobRef, register_live, unregister_live
+from tools import Corpus, ToolRegistry, corpus_tools
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+
+def builtin_ops() -> OpRegistry:
+    """The op registry with every built-in op and strategy (plan, research, vote, ...)."""
+    registry = OpRegistry()
+    register_ops(registry)
+    return registry
+
+
+def job_tools(corpus: str | None) -> ToolRegistry:
+    """The tools of a job: ``search`` and ``read`` over its corpus (default: the built-in one)."""
+    return corpus_tools(Corpus.load_folder(Path(corpus)) if corpus else Corpus.builtin())
+
+
+def builtin_tool_names() -> list[str]:
+    """The names of the tools every job has (what graph files may list under ``tools:``)."""
+    return job_tools(None).names()
+
+
+def load_job_graph(name_or_path: str | Path, ops: OpRegistry) -> GraphSpec:
+    """The graph a job asks for, checked against the ops and tools breadth has."""
+    return load_graph(
+        resolve_graph(name_or_path),
+        known_ops=ops.names(),
+        known_tools=builtin_tool_names(),
+        param_checks=ops.param_checks(),
+    )
+
+
+def job_models(spec: GraphSpec, default: Replica, *, traced: bool) -> dict[str, Replica]:
+    """One replica per model the graph names: its own servers, or the job's default model."""
+    models: dict[str, Replica] = {}
+    for name, model_spec in spec.models.items():
+        if model_spec.urls:
+            models[name] = _traced(
+                build_model(model_spec.urls, model_name=model_spec.model), traced
+            )
+        else:
+            models[name] = default
+    models.setdefault("default", default)
+    return models
+
+
+def _traced(model: Replica, traced: bool) -> Replica:
+    if not traced:
+        return model
+    from orchestrator.tracing import InstrumentedReplica
+
+    return InstrumentedReplica(model)
+
+
+def build_executor(settings: Settings) -> Executor:
+    """The executor the settings name."""
+    if settings.executor == "local":
+        return LocalExecutor()
+    raise ConfigError(
+        f"executor {settings.executor!r} is not available in this build; use --executor local"
+    )
+
+
+class Runtime:
+    """What one process needs to run jobs, built once from ``Settings`` and shared by its jobs.
+
+    Open it with ``async with await Runtime.open(settings) as runtime``; a store or a model
+    given to ``open`` stays the caller's to close.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        model: Replica,
+        executor: Executor,
+        ops: OpRegistry,
+        owned: Sequence[Any] = (),
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.model = model
+        self.executor = executor
+        self.ops = ops
+        self._owned = list(owned)
+        self._tracer_provider = tracer_provider
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, store: Store | None = None, model: Replica | None = None
+    ) -> Runtime:
+        """Build the store, the default model, the executor and the ops from ``settings``."""
+        traced = settings.otlp_endpoint is not None
+        provider = None
+        if traced:
+            from orchestrator.tracing import setup_tracing
+
+            assert settings.otlp_endpoint is not None
+            provider = setup_tracing(otlp_endpoint=settings.otlp_endpoint)
+        owned: list[Any] = []
+        try:
+            # What only checks settings first: a bad model URL opens no connection.
+            if model is None:
+                model = build_model(list(settings.model_urls), model_name=settings.model_name)
+                owned.append(model)
+            executor = build_executor(settings)
+            owned.append(executor)
+            if store is None:
+                store = await open_settings_store(settings)
+                owned.append(store)
+        except BaseException:
+            for resource in reversed(owned):
+                await resource.aclose()
+            if provider is not None:
+                provider.shutdown()
+            raise
+        ops = builtin_ops()
+        if traced:
+            from orchestrator.tracing import instrument_executor, instrument_ops
+
+            executor = instrument_executor(executor)
+            ops = instrument_ops(ops)
+        return cls(
+            settings,
+            store=store,
+            model=_traced(model, traced),
+            executor=executor,
+            ops=ops,
+            owned=owned,
+            tracer_provider=provider,
+        )
+
+    async def aclose(self) -> None:
+        """Close what this runtime opened (executor, model, store) and flush the traces."""
+        for resource in reversed(self._owned):
+            await resource.aclose()
+        self._owned.clear()
+        if self._tracer_provider is not None:
+            self._tracer_provider.shutdown()
+            self._tracer_provider = None
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def load_graph(self, name_or_path: str | Path) -> GraphSpec:
+        return load_job_graph(name_or_path, self.ops)
+
+    async def start(self, request: JobRequest | None, *, resume: str | None = None) -> JobRecord:
+        """A new running job for ``request``, or the stored job ``resume`` reopened."""
+        if request is not None:
+            self.load_graph(request.graph)  # a bad graph fails before anything is stored
+        return await start_job(self.store, request, resume)
+
+    async def run(self, record: JobRecord, *, listeners: Sequence[EventListener] = ()) -> JobRecord:
+        """Run a started job to its end (done, failed or cancelled) and return its record."""
+        spec = self.load_graph(record.request.graph)
+        sink = StoreEventSink(self.store, list(listeners))
+        traced = self.settings.otlp_endpoint is not None
+        models = job_models(spec, self.model, traced=traced)
+        ctx = self.context(record, spec, models, sink)
+        tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if traced:
+            from orchestrator.tracing import span
+
+            attributes: dict[str, Any] = {
+                "breadth.job.id": record.id,
+                "breadth.graph": record.request.graph,
+            }
+            tracing = span("job", **attributes)
+        register_live(ctx)
+        try:
+            with tracing:
+                return await run_job(record, ctx)
+        finally:
+            unregister_live(record.id)
+            # The graph's own model pools belong to this job; the default model to the runtime.
+            for replica in {id(m): m for m in models.values() if m is not self.model}.values():
+                await replica.aclose()
+
+    async def research(
+        self,
+        request: JobRequest | None,
+        *,
+        resume: str | None = None,
+        listeners: Sequence[EventListener] = (),
+        on_start: Callable[[JobRecord], None] | None = None,
+    ) -> JobRecord:
+        """Start (or resume) a job and run it to its end; ``on_start`` gets the started record."""
+        record = await self.start(request, resume=resume)
+        if on_start is not None:
+            on_start(record)
+        return await self.run(record, listeners=listeners)
+
+    def context(
+        self,
+        record: JobRecord,
+        spec: GraphSpec,
+        models: Mapping[str, Replica],
+        events: EventSink,
+    ) -> RunContext:
+        """The context of one job: its graph, models, tools, budget, events and handlers."""
+        ref = JobRef(record.id, self.settings, spec, record.request, rebuild_context)
+        return RunContext(
+            job_id=record.id,
+            question=record.request.question,
+            graph=spec,
+            models=models,
+            executor=self.executor,
+            budget=BudgetTracker(spec.budgets),
+            events=events,
+            ops=self.ops,
+            store=self.store,
+            tools=job_tools(record.request.corpus or self.settings.corpus),
+            handlers=TASK_HANDLERS,
+            source=ref,
+        )
+
+
+async def rebuild_context(ref: JobRef) -> RunContext:
+    """A job's context rebuilt from its ``JobRef`` in another process (a worker, a Ray task).
+
+    Its tasks run in this process (a local executor); its events go to the job's stream in
+    the store, and its tokens are counted against a budget of its own, which the job's
+    process adds up from the task results.
+    """
+    settings = ref.settings
+    store = await open_settings_store(settings)
+    model = build_model(list(settings.model_urls), model_name=settings.model_name)
+    return RunContext(
+        job_id=ref.job_id,
+        question=ref.request.question,
+        graph=ref.graph,
+        models=job_models(ref.graph, model, traced=settings.otlp_endpoint is not None),
+        executor=LocalExecutor(),
+        budget=BudgetTracker(ref.graph.budgets),
+        events=StoreEventSink(store),
+        ops=builtin_ops(),
+        store=store,
+        tools=job_tools(ref.request.corpus or settings.corpus),
+        handlers=TASK_HANDLERS,
+        source=ref,
+    )

@@ -1,0 +1,47 @@
+"""Flags the commands share (store, models) and the settings they make."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from orchestrator.settings import Settings
+
+EXIT_USER_ERROR = 2
+EXIT_JOB_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+Subparsers = Any  # argparse's _SubParsersAction, which its stubs keep private
+
+
+def add_store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis-url",
+        help="Redis server for jobs and results (default: $BREADTH_REDIS_URL, "
+        "else the embedded store under $BREADTH_HOME or ~/.local/share/breadth)",
+    )
+    parser.add_argument("--namespace", default="breadth", help="key prefix in the store")
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="OpenAI-compatible server (vLLM, llama.cpp, ...); repeat for a pool. "
+        "Default: $BREADTH_MODEL_URLS, else the embedded SmolLM2 model",
+    )
+    parser.add_argument("--model-name", help="served model name (default: the server's first)")
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    """The settings the flags give (those a command does not have stay at their defaults)."""
+    flags = {
+        "model_urls": getattr(args, "model_url", None),
+        "model_name": getattr(args, "model_name", None),
+        "redis_url": getattr(args, "redis_url", None),
+        "namespace": getattr(args, "namespace", None),
+        "otlp_endpoint": getattr(args, "otlp_endpoint", None),
+    }
+    return Settings.from_env(**flags, **extra)
