@@ -123,6 +123,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
 async def _research(args: argparse.Namespace, console: Console) -> int:
     from orchestrator.app import Settings, open_settings_store, research
+    from orchestrator.job_progress import job_summary
     from orchestrator.progress import ProgressView
 
     if not args.question and not args.resume:
@@ -186,7 +187,7 @@ async def _research(args: argparse.Namespace, console: Console) -> int:
         print(record.model_dump_json())
     elif record.state == "done":
         console.print(Markdown(record.report or ""))
-        err.print(_summary(record), highlight=False)
+        err.print(job_summary(record), highlight=False)
     if record.state != "done":
         Console(stderr=True).print(
             f"[bold red]job {record.id} {record.state}:[/] {escape(str(record.error))}\n"
@@ -198,18 +199,9 @@ async def _research(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _summary(record: JobRecord) -> str:
-    early = f" · stopped early by {record.stopped_early}" if record.stopped_early else ""
-    # A graph without a task DAG (a lone strategy) has no tasks to count.
-    tasks = f" · tasks {record.tasks_done}/{record.tasks_total} done" if record.tasks_total else ""
-    return (
-        f"job {record.id} {record.state}{tasks} · {record.usage.total_tokens:,} tokens{early}"
-        f" · show again with `breadth show {record.id}`"
-    )
-
-
 async def _show(args: argparse.Namespace, console: Console) -> int:
     from orchestrator.app import Settings, open_settings_store
+    from orchestrator.job_progress import job_summary, read_job_snapshot
     from orchestrator.plan import TaskPlan
 
     settings = Settings.from_env(redis_url=args.redis_url, namespace=args.namespace)
@@ -228,11 +220,12 @@ async def _show(args: argparse.Namespace, console: Console) -> int:
         plan_json = await store.get_artifact(record.id, "plan")
         results = await store.list_results(record.id)
         events = await store.read_events(record.id) if args.events else []
+        snapshot = await read_job_snapshot(store, record)
     finally:
         await store.aclose()
     console.print(f"[bold]job {record.id}[/] · {record.state} · graph {record.request.graph}")
     console.print(f"question: {record.request.question}", highlight=False)
-    console.print(_summary(record), highlight=False)
+    console.print(job_summary(record, snapshot), highlight=False)
     if record.error:
         console.print(f"[red]error:[/] {record.error}", highlight=False)
     if plan_json:
@@ -259,22 +252,18 @@ async def _show(args: argparse.Namespace, console: Console) -> int:
 
 async def _jobs(args: argparse.Namespace, console: Console) -> int:
     from orchestrator.app import Settings, open_settings_store
+    from orchestrator.job_progress import JOBS_COLUMNS, jobs_row, read_job_snapshot
 
     settings = Settings.from_env(redis_url=args.redis_url, namespace=args.namespace)
     store = await open_settings_store(settings)
     try:
         records = await store.list_jobs(limit=args.limit)
+        rows = [jobs_row(record, await read_job_snapshot(store, record)) for record in records]
     finally:
         await store.aclose()
-    table = Table("job", "state", "tasks", "tokens", "question")
-    for record in records:
-        table.add_row(
-            record.id,
-            record.state,
-            f"{record.tasks_done}/{record.tasks_total}",
-            f"{record.usage.total_tokens:,}",
-            record.request.question[:70],
-        )
+    table = Table(*JOBS_COLUMNS)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     return 0
 
