@@ -13,14 +13,17 @@ from typing import Any
 
 import yaml
 
+from orchestrator.graph.yaml_errors import explain_yaml_error
+
 DataPath = tuple[str | int, ...]
 
 
 class YamlSyntaxError(Exception):
     """The text is not valid YAML (or uses something a graph file cannot hold)."""
 
-    def __init__(self, message: str, line: int | None) -> None:
+    def __init__(self, message: str, line: int | None, column: int | None = None) -> None:
         self.line = line
+        self.column = column
         super().__init__(message)
 
 
@@ -49,7 +52,7 @@ class ParsedYaml:
 
 
 def parse_yaml(text: str) -> ParsedYaml:
-    """Parse one YAML document; raises ``YamlSyntaxError`` with the line of the problem."""
+    """Parse one YAML document; raises ``YamlSyntaxError`` with the line to look at."""
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -59,12 +62,9 @@ def parse_yaml(text: str) -> ParsedYaml:
             parsed.data = _Converter(loader, parsed).convert(root, ())
         return parsed
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        text_parts = [str(part) for part in (exc.context, exc.problem) if part]
+        where = explain_yaml_error(exc, text)
         raise YamlSyntaxError(
-            f"YAML syntax error: {'; '.join(text_parts) or 'unreadable YAML'}; "
-            f"check the indentation, colons and quotes on this line and the one before",
-            mark.line + 1 if mark is not None else None,
+            f"YAML syntax error: {where.message}", where.line, where.column
         ) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"YAML syntax error: {exc}", None) from None
