@@ -18,6 +18,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from orchestrator.errors import ToolError
+from tools.registry import Tool, make_tool
 
 Number = int | Fraction | float
 
@@ -28,6 +29,7 @@ MAX_DEPTH = 400
 MAX_BITS = 10_000
 MAX_FACTORIAL = 1_000
 SHOWN_DIGITS = 20
+CALCULATOR_TIMEOUT_S = 5.0
 
 _CONSTANTS: dict[str, Number] = {"pi": math.pi, "e": math.e, "tau": math.tau}
 
@@ -72,8 +74,9 @@ def _integers(name: str, fn: Callable[..., int]) -> Callable[..., int]:
 def _round(x: Number, digits: int = 0) -> Number:
     if not isinstance(digits, int) or abs(digits) > 100:
         raise ToolError("round takes a whole number of digits between -100 and 100")
-    value = round(Fraction(x) if isinstance(x, int | Fraction) else x, digits)
-    return _normal(value)
+    if isinstance(x, float):
+        return _normal(round(x, digits))
+    return _normal(round(Fraction(x), digits))
 
 
 _FUNCTIONS: dict[str, Callable[..., Number]] = {
@@ -137,9 +140,7 @@ def _normal(x: Number) -> Number:
         x = x.numerator
     if isinstance(x, float) and not math.isfinite(x):
         raise ToolError("the result is not a finite number (an overflow, or a division by zero)")
-    if _bits(x) > MAX_BITS or (
-        isinstance(x, Fraction) and x.denominator.bit_length() > MAX_BITS
-    ):
+    if _bits(x) > MAX_BITS or (isinstance(x, Fraction) and x.denominator.bit_length() > MAX_BITS):
         raise ToolError(f"a value has more than {MAX_BITS} bits (about 3,000 digits); the limit")
     return x
 
@@ -162,7 +163,8 @@ def _power(base: Number, exponent: Number) -> Number:
         raise ToolError(f"{_show(base)} ** {_show(exponent)} overflows a float")
     if base < 0:
         raise ToolError(f"a negative number ({_show(base)}) to a fractional power is not real")
-    return float(base) ** float(exponent)
+    result: float = float(base) ** float(exponent)
+    return result
 
 
 def _nesting(expression: str) -> int:
@@ -236,7 +238,8 @@ class _Evaluator:
             raise ToolError(f"division by zero in {self._text(node)!r}")
         if isinstance(node.op, ast.Mult) and _bits(left) + _bits(right) > MAX_BITS:
             raise ToolError(f"{self._text(node)!r} is too large (more than {MAX_BITS} bits)")
-        if isinstance(node.op, ast.Div) and not (isinstance(left, float) or isinstance(right, float)):
+        exact = not isinstance(left, float) and not isinstance(right, float)
+        if isinstance(node.op, ast.Div) and exact:
             return _normal(Fraction(left) / Fraction(right))
         return _normal(fn(left, right))
 
@@ -303,3 +306,8 @@ def calculator(expression: str) -> str:
         expression: the arithmetic to evaluate, e.g. "(2**64 - 1) / 3" or "sqrt(2) * pi".
     """
     return format_number(evaluate(expression))
+
+
+def calculator_tool() -> Tool:
+    """The ``calculator`` tool (many calls may run at once; each takes milliseconds)."""
+    return make_tool(calculator, concurrency=16, timeout_s=CALCULATOR_TIMEOUT_S)

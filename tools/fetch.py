@@ -122,8 +122,7 @@ class Fetcher:
             answers = await self.resolver(target.host, target.port)
         except OSError as exc:
             raise ToolError(
-                f"host {target.host!r} of {target.url!r} does not resolve ({exc}); "
-                f"check the URL"
+                f"host {target.host!r} of {target.url!r} does not resolve ({exc}); check the URL"
             ) from None
         addresses = [a for a in (ip_literal(answer) for answer in answers) if a is not None]
         if not addresses:
@@ -152,9 +151,11 @@ class Fetcher:
         }
         extensions = {"sni_hostname": target.host} if target.literal is None else {}
         timeout = httpx.Timeout(self.limits.timeout_s, connect=self.limits.connect_timeout_s)
+        # A client per hop: no connection opened for another host (or SNI) is ever reused.
+        client = httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout)
         try:
             async with (
-                httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout) as client,
+                client,
                 client.stream("GET", pinned, headers=headers, extensions=extensions) as response,
             ):
                 if response.status_code in REDIRECTS and "location" in response.headers:
@@ -180,7 +181,7 @@ class Fetcher:
         return FetchedPage(asked, final, content_type, title, text, truncated)
 
     def _content_type(self, target: Target, response: httpx.Response) -> str:
-        raw = response.headers.get("content-type", "")
+        raw = str(response.headers.get("content-type", ""))
         media = raw.split(";", 1)[0].strip().lower()
         if media not in self.limits.content_types:
             raise ToolError(

@@ -36,9 +36,7 @@ def page_id(url: str) -> str:
     return WEB_PREFIX + readable
 
 
-def document_window(
-    doc: Document, offset: int, length: int, *, more: Callable[[int], str]
-) -> str:
+def document_window(doc: Document, offset: int, length: int, *, more: Callable[[int], str]) -> str:
     """A window of ``doc``'s text with the header ``read`` uses (``[id] Title (characters
     a-b of n)``) and a footer naming how to read on (``more`` of the next offset)."""
     total = len(doc.text)
@@ -52,11 +50,7 @@ def document_window(
     if doc.path:
         header += f"\nURL: {doc.path}"
     remaining = total - end
-    footer = (
-        f"[{remaining} more characters: {more(end)}]"
-        if remaining
-        else "[end of document]"
-    )
+    footer = f"[{remaining} more characters: {more(end)}]" if remaining else "[end of document]"
     return f"{header}\n\n{doc.text[offset:end]}\n\n{footer}"
 
 

@@ -47,6 +47,8 @@ INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: "
     "`dnf install bubblewrap`)"
 )
+# Probe outcomes by (mode, interpreters, user): the interpreter, or the refusal message.
+_PROBED: dict[tuple[str, tuple[str, ...], int | None], tuple[Interpreter | None, str | None]] = {}
 _PROBE = "import json, decimal, fractions, math; print(json.dumps(sum(range(10))))"
 
 
@@ -89,19 +91,20 @@ class Sandbox:
         self.mode = mode
         self._candidates = interpreters or _default_interpreters()
         self._uid = sandbox_uid if os.geteuid() == 0 else None
-        self._ready: Interpreter | None = None
-        self._refusal: str | None = None
-        self._lock = asyncio.Lock()
 
     async def check(self) -> Interpreter:
-        """The interpreter the sandbox runs, after a probe run; a ``ToolError`` says why not."""
-        async with self._lock:
-            if self._ready is None and self._refusal is None:
-                self._ready, self._refusal = await self._probe()
-        if self._refusal is not None:
-            raise ToolError(self._refusal)
-        assert self._ready is not None
-        return self._ready
+        """The interpreter the sandbox runs, after a probe run; a ``ToolError`` says why not.
+
+        The probe's outcome is kept for the process (per mode, interpreters and user).
+        """
+        key = (self.mode, self._candidates, self._uid)
+        if key not in _PROBED:
+            _PROBED[key] = await self._probe()
+        ready, refusal = _PROBED[key]
+        if refusal is not None:
+            raise ToolError(refusal)
+        assert ready is not None
+        return ready
 
     async def run(self, code: str) -> RunResult:
         """Run ``code``; its output, exit status, and the limit that stopped it (if any)."""
