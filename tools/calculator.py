@@ -141,7 +141,9 @@ def _normal(x: Number) -> Number:
     if isinstance(x, float) and not math.isfinite(x):
         raise ToolError("the result is not a finite number (an overflow, or a division by zero)")
     if _bits(x) > MAX_BITS or (isinstance(x, Fraction) and x.denominator.bit_length() > MAX_BITS):
-        raise ToolError(f"a value has more than {MAX_BITS} bits (about 3,000 digits); the limit")
+        raise ToolError(
+            f"a value is too large: more than {MAX_BITS} bits (about 3,000 digits), the limit"
+        )
     return x
 
 

@@ -4,8 +4,9 @@ The code runs as ``python -I -S -`` (isolated mode, no site-packages, the progra
 from stdin) under ``prlimit`` (CPU seconds, address space, processes, file size, open
 files, no core dumps) and ``bwrap``: new user, pid, network, IPC, UTS and cgroup
 namespaces; no capabilities; a root of its own where only the interpreter, its standard
-library and the system's shared libraries are mounted, read-only; a size-limited tmpfs
-at ``/scratch`` (also ``/tmp``, ``$HOME`` and the working directory); a fresh ``/proc``
+library and the system's shared libraries are mounted, read-only (the root too); a
+size-limited tmpfs at ``/scratch`` (also ``/tmp``, ``$HOME`` and the working directory), the
+only writable place; a fresh ``/proc`` of its own pid namespace
 and a minimal ``/dev``; an empty environment; and it dies with its parent.
 """
 
@@ -87,6 +88,8 @@ def bwrap_args(interpreter: Interpreter, limits: SandboxLimits) -> list[str]:
             args += ["--ro-bind", mount.path, mount.path]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(limits.scratch_bytes), "--tmpfs", SCRATCH, "--symlink", SCRATCH, "/tmp"]
+    # The root itself (a tmpfs bwrap makes) read-only: only the size-limited scratch is writable.
+    args += ["--remount-ro", "/"]
     args += ["--chdir", SCRATCH, "--clearenv"]
     for name, value in sandbox_env().items():
         args += ["--setenv", name, value]
