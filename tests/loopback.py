@@ -1,4 +1,4 @@
-"""Serve an ASGI app (a test web site, an MCP server) on a free loopback port, in the test's loop."""
+"""Serve an ASGI app (a test web site, an MCP server) on a free loopback port, in the loop."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ async def test_redirects_within_the_site_are_followed_to_the_final_url(web: Site
 
 async def test_a_redirect_loop_stops_at_the_limit(web: Site) -> None:
     fetcher = allowing(web, limits=FetchLimits(max_redirects=3))
-    with pytest.raises(ToolError, match="more than 3 times.*redirect limit"):
+    with pytest.raises(ToolError, match=r"more than 3 times.*redirect limit"):
         await fetcher.get(f"{web.url}/loop")
 
 
@@ -150,7 +150,7 @@ async def test_the_connection_is_pinned_to_the_checked_address(web: Site) -> Non
 
 async def test_types_outside_the_allowlist_are_refused_and_text_passes(web: Site) -> None:
     fetcher = allowing(web)
-    with pytest.raises(ToolError, match="application/octet-stream.*content-type allowlist"):
+    with pytest.raises(ToolError, match=r"application/octet-stream.*content-type allowlist"):
         await fetcher.get(f"{web.url}/binary")
     page = await fetcher.get(f"{web.url}/text")
     assert page.text == "plain facts: 2 + 2 = 4\n" and page.content_type == "text/plain"
@@ -184,6 +184,6 @@ async def test_a_slow_page_stops_at_the_time_limit() -> None:
         fetcher = Fetcher(
             allow=Allowlist.parse([f"127.0.0.1:{port}"]), limits=FetchLimits(timeout_s=0.5)
         )
-        with pytest.raises(ToolError, match="longer than 0.5 s.*time limit"):
+        with pytest.raises(ToolError, match=r"longer than 0.5 s.*time limit"):
             await fetcher.get(f"http://127.0.0.1:{port}/")
         release.set()

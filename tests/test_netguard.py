@@ -90,9 +90,7 @@ def test_an_allowlist_entry_with_a_port_allows_only_that_port() -> None:
     with pytest.raises(ToolError, match="loopback"):
         check_address(parse_target("http://127.0.0.1:6379/"), loopback, allow)
     check_address(parse_target("http://10.2.3.4/"), ipaddress.ip_address("10.2.3.4"), allow)
-    check_address(
-        parse_target("http://wiki.internal/"), ipaddress.ip_address("192.168.0.9"), allow
-    )
+    check_address(parse_target("http://wiki.internal/"), ipaddress.ip_address("192.168.0.9"), allow)
 
 
 def test_a_refusal_names_the_host_the_address_and_the_fix() -> None:

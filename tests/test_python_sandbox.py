@@ -182,6 +182,6 @@ async def test_code_over_the_size_limit_is_refused(sandbox: Sandbox) -> None:
 async def test_without_a_working_sandbox_the_tool_refuses_naming_what_to_install() -> None:
     broken = Sandbox(LIMITS, interpreters=("/nonexistent/python3",))
     with pytest.raises(
-        ToolError, match="does not start on this machine.*apt-get install bubblewrap"
+        ToolError, match=r"does not start on this machine.*apt-get install bubblewrap"
     ):
         await broken.run("print('this must never run')")
