@@ -128,7 +128,7 @@ async def test_a_researcher_calls_any_tool_it_lists_and_reads_the_result() -> No
         return json.dumps(replies.pop(0))
 
     tools = ToolRegistry([calculator_tool()])
-    ctx, log = make_context(ScriptedModel(script), tools=tools)
+    ctx, _ = make_context(ScriptedModel(script), tools=tools)
     agent = AgentSpec(tools=["calculator"], max_steps=3)
     result = await research(ctx, agent, TaskSpec(id="t", params={"question": "2^10?"}), {})
     assert result.output["findings"][0]["claim"].startswith("Two to the tenth")
