@@ -240,14 +240,17 @@ async def _read(
     cap: int,
     over: asyncio.Event,
 ) -> None:
-    """Keep what ``stream`` writes while both outputs together stay under ``cap`` bytes."""
+    """Keep what ``stream`` writes while both outputs together stay under ``cap`` bytes.
+
+    Past the cap the rest is read and dropped until the killed run closes the pipe: a
+    pipe left unread would keep the process from being reaped.
+    """
     while chunk := await stream.read(65536):
         room = cap - len(into.data) - len(other.data)
         if room > 0:
             into.data += chunk[:room]
         if len(chunk) > room:
             over.set()
-            return
 
 
 def _text(capture: _Capture) -> str:
