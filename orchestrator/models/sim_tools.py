@@ -22,7 +22,8 @@ from orchestrator.testing import ScriptedModel
 
 _URL = re.compile(r"https?://[^\s'\"<>)\]]+")
 _PAGE = re.compile(
-    r"^\[(web/[^\]\n]+)\] (.*?) \(characters \d+-\d+ of \d+\)\nURL: (\S+)\n\n(.*)", re.S | re.M
+    r"^\[(web/[^\]\n]+)\] (.*?) \(characters \d+-\d+ of \d+\)\nURL: (\S+)\n\n(.*?)(?=\n\n\[|\Z)",
+    re.M | re.S,
 )
 _UNSAFE = re.compile(r'["\\\n]+')
 PYTHON_CODE = "import statistics\nprint(statistics.mean([6379, 80, 443]))"
