@@ -47,6 +47,11 @@ doc_id reads one; findings: facts you learned, each as one sentence ending with 
 findings answer the sub-question.
 Cite only document ids shown in brackets in the results. Tools: {tools}."""
 
+RESEARCHER_OTHER_TOOLS = """\
+More tools: call one with "tool" set to its name and its arguments as fields beside it. \
+A page that fetch returns starts with its id in brackets: cite it by that id.
+{tools}"""
+
 RESEARCHER_NO_TOOLS_SYSTEM = """\
 You are a researcher answering one sub-question. Reply with JSON: a short thought and \
 findings, the facts that answer it (no tools are available, so cite no sources); done: true."""

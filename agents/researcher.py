@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.common import agent_replica, clip, generate_json, job_toolbox
+from agents.tool_schema import call_arguments, call_model, describe_tools
 from orchestrator import (
     AgentSpec,
     BudgetedReplica,
@@ -56,6 +57,9 @@ CLAIM_PATTERN = r'^[A-Za-z][^"\\\n ]{0,40} [^"\\\n]{8,250}$'
 
 _SEARCH_HIT = re.compile(r"^\[([^\]\n]+)\]\s*(.*?)\s+—\s", re.MULTILINE)
 _READ_HEADER = re.compile(r"^\[([^\]\n]+)\]\s*(.*?)(?:\s+\(characters [^)]*\))?\s*$")
+# A document another tool returns (fetch): "[id] Title (characters a-b of n)", then "URL: …".
+_DOC_HEADER = re.compile(r"^\[([^\]\n]+)\]\s*(.*?)\s+\(characters \d+-\d+ of \d+\)\s*$")
+_URL_LINE = re.compile(r"^URL: (\S+)")
 
 
 class SearchCall(BaseModel):
@@ -115,8 +119,21 @@ class Notebook:
                 if title or doc_id not in self.titles:
                     self.titles[doc_id] = title or doc_id
                 self.read_ids.append(doc_id)
+            else:
+                self._note_document(text)
             shown.append((described, text))
         return shown
+
+    def _note_document(self, text: str) -> None:
+        """A tool that returns a document (``fetch``) heads it like ``read`` does: note it."""
+        first, _, rest = text.partition("\n")
+        header = _DOC_HEADER.match(first)
+        if header is None:
+            return
+        doc_id, title = header.group(1).strip(), header.group(2).strip() or header.group(1)
+        url = _URL_LINE.match(rest)
+        self.titles[doc_id] = f"{title} ({url.group(1)})" if url else title
+        self.read_ids.append(doc_id)
 
     def sources(self) -> list[str]:
         """Cited ids first (in citation order), then the documents read."""
@@ -125,16 +142,16 @@ class Notebook:
 
 
 def research_tools(ctx: RunContext, agent: AgentSpec) -> list[str]:
-    """The tools the researcher will call: the agent's list, else search/read when present."""
+    """The tools the researcher will call: the agent's list and the tools of its MCP
+    servers (``SERVER__TOOL``), else search/read when the job has them."""
     available = list(ctx.tools.names()) if ctx.tools is not None else []
-    wanted = list(agent.tools) or [name for name in SUPPORTED_TOOLS if name in available]
-    unsupported = [name for name in wanted if name not in SUPPORTED_TOOLS]
-    if unsupported:
-        raise ConfigError(
-            f"the researcher can call only {', '.join(SUPPORTED_TOOLS)}, but its agent lists "
-            f"{unsupported!r}; remove them from the agent's tools"
-        )
+    from_servers = [
+        name for server in agent.mcp for name in available if name.startswith(f"{server}__")
+    ]
+    listed = [*agent.tools, *from_servers]
+    wanted = list(dict.fromkeys(listed)) or [n for n in SUPPORTED_TOOLS if n in available]
     missing = [name for name in wanted if name not in available]
+    missing += [s for s in agent.mcp if not any(n.startswith(f"{s}__") for n in available)]
     if missing:
         raise ConfigError(
             f"the researcher's tools {missing!r} are not available in this job (available: "
@@ -144,12 +161,18 @@ def research_tools(ctx: RunContext, agent: AgentSpec) -> list[str]:
 
 
 def step_model(
-    tools: Sequence[str], known_ids: Sequence[str], *, require_finding: bool = False
+    tools: Sequence[str],
+    known_ids: Sequence[str],
+    *,
+    require_finding: bool = False,
+    schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> type[BaseModel]:
     """The schema of one step: tool calls only for ``tools``, citations only of ``known_ids``.
 
-    Once documents are known every finding must cite one, so a weak model cannot
-    leave its claims unsourced; ``require_finding`` asks for at least one finding.
+    ``search`` and ``read`` have hand-made call schemas (a read may only name a known
+    document); any other tool's call is built from its JSON schema (``schemas``, tool name
+    -> argument schema). Once documents are known every finding must cite one, so a weak
+    model cannot leave its claims unsourced; ``require_finding`` asks for at least one.
     """
     doc_id: Any = (
         cast(Any, Literal)[tuple(known_ids)]
@@ -169,6 +192,9 @@ def step_model(
                 offset=(int, Field(default=0, ge=0, le=10_000_000)),
             )
         )
+    for name in tools:
+        if name not in SUPPORTED_TOOLS:
+            calls.append(call_model(name, (schemas or {}).get(name, {})))
     finding: Any = create_model(
         "Finding",
         __config__=ConfigDict(extra="forbid"),
@@ -188,6 +214,16 @@ def step_model(
     fields["findings"] = (list[finding], Field(min_length=fewest, max_length=MAX_FINDINGS))
     fields["done"] = (bool, ...)
     return create_model("ResearchStep", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def tool_schemas(ctx: RunContext, tools: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """The argument schema of each tool the researcher calls (from the job's toolbox)."""
+    toolbox = job_toolbox(ctx, op="the researcher") if tools else None
+    return {name: toolbox.get(name).parameters for name in tools} if toolbox else {}
+
+
+def ctx_tool_description(ctx: RunContext, name: str) -> str:
+    return job_toolbox(ctx, op="the researcher").get(name).description
 
 
 def task_question(task: TaskSpec) -> str:
@@ -260,6 +296,11 @@ async def research(
         if tools
         else prompts.RESEARCHER_NO_TOOLS_SYSTEM
     )
+    schemas = tool_schemas(ctx, tools)
+    others = [name for name in tools if name not in SUPPORTED_TOOLS]
+    if others and not agent.system:
+        described = [(n, ctx_tool_description(ctx, n), schemas[n]) for n in others]
+        system += "\n" + prompts.RESEARCHER_OTHER_TOOLS.format(tools=describe_tools(described))
     task_text = prompts.RESEARCHER_TASK.format(question=question, overall=ctx.question or question)
     context = dependency_context(dep_results)
     if context:
@@ -268,7 +309,7 @@ async def research(
         queries = [question, ctx.question]
         task_text += await _first_search(ctx, notebook, queries, result_chars)
     replica = agent_replica(ctx, agent, task_id=task.id)
-    prompt = _Prompt(system, task_text, result_chars)
+    prompt = _Prompt(system, task_text, result_chars, schemas)
     taken, stopped_by = await _run_steps(ctx, agent, tools, notebook, prompt, replica)
     return TaskResult(
         task_id=task.id,
@@ -291,6 +332,7 @@ class _Prompt:
     system: str
     task_text: str
     result_chars: int
+    schemas: Mapping[str, Mapping[str, Any]]
 
 
 async def _run_steps(
@@ -316,6 +358,7 @@ async def _run_steps(
             [] if final else tools,
             list(notebook.titles),
             require_finding=final and not notebook.findings,
+            schemas=prompt.schemas,
         )
         messages = step_messages(
             prompt.system, prompt.task_text, notebook.turns, step_line, prompt.result_chars
@@ -332,9 +375,9 @@ async def _run_steps(
             if not notebook.findings:
                 raise
             return step, None
-        data = reply.model_dump()
+        data = reply.model_dump(by_alias=True)
         notebook.add_findings(data["findings"])
-        calls = [(c.pop("tool"), c) for c in data["tool_calls"]]
+        calls = [(str(c.pop("tool")), call_arguments(c)) for c in data["tool_calls"]]
         if final:
             return step + 1, None
         if calls:

@@ -13,6 +13,7 @@
 - ``MissingExtra``: an optional dependency is missing; names the pip command.
 - ``ConfigError``: a bad command-line value or setting.
 - ``RealModelBlocked``: a unit test tried to reach a real model without opting in.
+- ``ReplayMismatch``: a replayed job made a model or tool call its recording lacks.
 
 Every message names the bad value (``!r``), the rule, and the fix.
 """
@@ -150,3 +151,7 @@ class ConfigError(BreadthError):
 
 class RealModelBlocked(BreadthError):
     """A unit test tried to call a real model without the ``real_model`` marker."""
+
+
+class ReplayMismatch(BreadthError):
+    """A replayed job made a call (model or tool) that the recorded job never made."""

@@ -19,6 +19,7 @@ EventType = Literal[
     "task_skipped",
     "tasks_added",
     "tokens",
+    "execute_tool",
     "budget_reached",
     "job_finished",
     "job_failed",

@@ -13,9 +13,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ExecutorName = Literal["local", "ray"]
+# How the python tool isolates code: bubblewrap, or (the operator's explicit, unsafe
+# choice) not at all.
+PythonSandbox = Literal["bubblewrap", "unsafe-none"]
 
 MODEL_URLS_ENV = "BREADTH_MODEL_URLS"
 REDIS_URL_ENV = "BREADTH_REDIS_URL"
+FETCH_ALLOW_ENV = "BREADTH_FETCH_ALLOW"
 OTLP_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 
@@ -39,6 +43,24 @@ class Settings(BaseModel):
     )
     executor: ExecutorName = Field(default="local", description="Where tasks run.")
     ray_address: str | None = Field(default=None, description="Ray cluster to join (ray).")
+    fetch_allow: tuple[str, ...] = Field(
+        default=(),
+        description="Private hosts/networks the fetch tool may reach anyway (host, IP, CIDR, "
+        "optionally :port); default: public addresses only.",
+    )
+    python_sandbox: PythonSandbox = Field(
+        default="bubblewrap",
+        description="Isolation of the python tool; 'unsafe-none' runs model code unisolated.",
+    )
+    cache: bool = Field(
+        default=False, description="Reuse model and tool call results across jobs (--cache)."
+    )
+    cache_sampled: bool = Field(
+        default=False, description="Also reuse sampled model calls that have no seed."
+    )
+    replay_of: str | None = Field(
+        default=None, description="Answer every call from this job's recording (replay)."
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -47,6 +69,7 @@ class Settings(BaseModel):
             "model_urls": model_urls_from_env(),
             "redis_url": os.environ.get(REDIS_URL_ENV) or None,
             "otlp_endpoint": os.environ.get(OTLP_ENV) or None,
+            "fetch_allow": _comma_list(os.environ.get(FETCH_ALLOW_ENV, "")),
         }
         for key, value in overrides.items():
             if value not in (None, [], (), ""):
@@ -56,5 +79,8 @@ class Settings(BaseModel):
 
 def model_urls_from_env() -> tuple[str, ...]:
     """``$BREADTH_MODEL_URLS``, comma-separated."""
-    raw = os.environ.get(MODEL_URLS_ENV, "")
-    return tuple(url.strip() for url in raw.split(",") if url.strip())
+    return _comma_list(os.environ.get(MODEL_URLS_ENV, ""))
+
+
+def _comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())

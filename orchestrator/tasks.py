@@ -19,6 +19,7 @@ from orchestrator.graph.spec import GraphSpec
 from orchestrator.job import JobRequest
 from orchestrator.plan import TaskResult, TaskSpec
 from orchestrator.settings import Settings
+from orchestrator.tool_calls import current_task_id
 
 if TYPE_CHECKING:
     from orchestrator.context import RunContext
@@ -88,4 +89,5 @@ async def run_task(
     """
     resolve = getattr(source, "resolve", None)  # cheaper than isinstance on a Protocol
     ctx = source if resolve is None else await resolve()
+    current_task_id.set(task.id)  # the task's tool calls are attributed to it
     return await handler(task, deps, ctx)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.strategies.operators import STRATEGIES
-from orchestrator.app import builtin_ops
+from orchestrator.app import builtin_ops, builtin_tool_names
 from orchestrator.errors import ConfigError
 from orchestrator.graph.compile import compile_graph
 from orchestrator.graph.loader import load_graph
@@ -16,7 +16,7 @@ from orchestrator.testing import ScriptedModel
 from tests.support import make_context
 
 AGENT_OPS = {"plan", "research", "synthesize", "draft", "judge", "revise"}
-TOOLS = {"search", "read"}
+TOOLS = set(builtin_tool_names())
 GRAPHS_DIR = Path(__file__).parents[1] / "graphs"
 
 
@@ -65,7 +65,7 @@ def test_deep_research_is_plan_research_synthesize() -> None:
         ("synthesize", "END"),
     ]
     researcher = spec.agents[spec.nodes["research"].agent or ""]
-    assert set(researcher.tools) == TOOLS
+    assert set(researcher.tools) == {"search", "read"}
     assert spec.budgets.max_tokens is not None and spec.budgets.deadline_s is not None
 
 

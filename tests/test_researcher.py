@@ -220,9 +220,9 @@ async def test_a_spent_budget_before_any_finding_raises() -> None:
     assert model.calls == []
 
 
-async def test_tools_the_researcher_cannot_drive_are_a_config_error() -> None:
+async def test_tools_the_job_lacks_are_a_config_error() -> None:
     ctx, _ = make_context(ScriptedModel(steps()), tools=corpus_tools(CORPUS))
-    with pytest.raises(ConfigError, match=r"only search, read.*\['python'\]"):
+    with pytest.raises(ConfigError, match=r"\['python'\] are not available.*search, read"):
         await research(ctx, AgentSpec(tools=["search", "python"]), TASK, {})
 
 

@@ -74,6 +74,7 @@ async def fill_job(store: Store, job: JobRecord) -> None:
     await store.put_result(job.id, "key-a", result("a"))
     await store.put_artifact(job.id, "plan", '{"tasks": []}')
     await store.append_event(Event(type="job_started", job_id=job.id))
+    await store.put_call(job.id, "model:abc#0", '{"text": "hi"}')
 
 
 async def test_store_implements_the_protocol(store: RedisStore) -> None:
@@ -126,6 +127,20 @@ async def test_artifacts_round_trip(store: RedisStore) -> None:
     assert await store.get_artifact(job.id, "plan") == '{"tasks": [1]}'
 
 
+async def test_recorded_calls_round_trip_per_job(store: RedisStore) -> None:
+    job, other = new_job(), new_job()
+    await store.put_call(job.id, "tool:k#0", '"result"')
+    assert await store.get_call(job.id, "tool:k#0") == '"result"'
+    assert await store.get_call(job.id, "tool:k#1") is None
+    assert await store.get_call(other.id, "tool:k#0") is None
+
+
+async def test_cached_calls_are_shared_by_every_job_of_the_namespace(store: RedisStore) -> None:
+    assert await store.get_cached("model:k") is None
+    await store.put_cached("model:k", '{"choices": []}')
+    assert await store.get_cached("model:k") == '{"choices": []}'
+
+
 async def test_events_read_in_order_after_an_id_and_by_count(store: RedisStore) -> None:
     job = new_job()
     assert await store.read_events(job.id) == []
@@ -169,7 +184,7 @@ async def test_delete_job_removes_every_key_of_the_job(
     await fill_job(store, doomed)
     await fill_job(store, kept)
     pattern = keys.job_keys_pattern(store.namespace, doomed.id)
-    assert len([key async for key in raw.scan_iter(match=pattern)]) == 4
+    assert len([key async for key in raw.scan_iter(match=pattern)]) == 5
     await store.delete_job(doomed.id)
     assert [key async for key in raw.scan_iter(match=pattern)] == []
     assert await store.get_job(doomed.id) is None

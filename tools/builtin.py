@@ -10,6 +10,7 @@ from pydantic import Field
 from orchestrator.errors import ToolError
 from tools.bm25 import BM25Index, snippet, tokenize
 from tools.corpus import Corpus
+from tools.pages import PageShelf, document_window
 from tools.registry import ToolRegistry, tool
 
 SNIPPET_WIDTH = 240
@@ -28,8 +29,11 @@ def corpus_index(corpus: Corpus) -> BM25Index:
     return index
 
 
-def corpus_tools(corpus: Corpus) -> ToolRegistry:
-    """A registry with the ``search`` and ``read`` tools over ``corpus``."""
+def corpus_tools(corpus: Corpus, pages: PageShelf | None = None) -> ToolRegistry:
+    """A registry with the ``search`` and ``read`` tools over ``corpus``.
+
+    With ``pages`` (the job's fetched web pages), ``read`` reads those by id too.
+    """
     index = corpus_index(corpus)
 
     @tool
@@ -73,6 +77,11 @@ def corpus_tools(corpus: Corpus) -> ToolRegistry:
             offset: the character to start at (0 for the beginning).
             length: how many characters to return (1-20000).
         """
+        page = pages.get(doc_id) if pages is not None else None
+        if page is not None:
+            return document_window(
+                page, offset, length, more=lambda end: f"read(doc_id={doc_id!r}, offset={end})"
+            )
         doc = corpus.get(doc_id)
         total = len(doc.text)
         if offset >= total > 0:

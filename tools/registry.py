@@ -17,7 +17,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Protocol, overload, runtime_checkable
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -64,6 +64,9 @@ class Tool:
     fn: Callable[..., Any]
     # The pydantic model that validates the arguments; generated from ``fn`` when not given.
     args_model: type[BaseModel] | None = field(default=None, repr=False)
+    # How many calls may run at once and how long one may take (None: the engine's default).
+    concurrency: int | None = None
+    timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RULE.match(self.name):
@@ -254,9 +257,18 @@ def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def make_tool(
-    fn: Callable[..., Any], *, name: str | None = None, description: str | None = None
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    concurrency: int | None = None,
+    timeout_s: float | None = None,
 ) -> Tool:
-    """A Tool from a function: schema from its type hints, descriptions from its docstring."""
+    """A Tool from a function: schema from its type hints, descriptions from its docstring.
+
+    ``concurrency`` and ``timeout_s`` tell the engine how many calls may run at once and
+    how long one may take.
+    """
     tool_name = name or getattr(fn, "__name__", None) or type(fn).__name__
     summary, arg_docs = _parse_docstring(inspect.getdoc(fn))
     model = _args_model(fn, tool_name, arg_docs)
@@ -266,6 +278,8 @@ def make_tool(
         parameters=_json_schema(model),
         fn=fn,
         args_model=model,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
     )
 
 
@@ -286,17 +300,41 @@ def tool(
     return make_tool(fn, name=name)
 
 
+@runtime_checkable
+class AnyTool(Protocol):
+    """What a registry holds: a ``Tool``, or a tool from elsewhere (an MCP server's)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, Any]: ...
+
+    @property
+    def concurrency(self) -> int | None: ...
+
+    @property
+    def timeout_s(self) -> float | None: ...
+
+    def schema(self) -> dict[str, Any]: ...
+
+    async def call(self, args: Mapping[str, Any] | str) -> str: ...
+
+
 class ToolRegistry:
     """The tools an agent may call, by name; calls them one at a time or concurrently."""
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
-        self._tools: dict[str, Tool] = {}
+    def __init__(self, tools: Iterable[AnyTool | Callable[..., Any]] = ()) -> None:
+        self._tools: dict[str, AnyTool] = {}
         for item in tools:
             self.register(item)
 
-    def register(self, tool_or_fn: Tool | Callable[..., Any]) -> Tool:
+    def register(self, tool_or_fn: AnyTool | Callable[..., Any]) -> AnyTool:
         """Add a tool (or a function, made into one); a second tool of the same name is refused."""
-        new = tool_or_fn if isinstance(tool_or_fn, Tool) else make_tool(tool_or_fn)
+        new = tool_or_fn if isinstance(tool_or_fn, AnyTool) else make_tool(tool_or_fn)
         if new.name in self._tools:
             raise ConfigError(
                 f"a tool named {new.name!r} is already registered; tool names must be unique, "
@@ -305,7 +343,7 @@ class ToolRegistry:
         self._tools[new.name] = new
         return new
 
-    def get(self, name: str) -> Tool:
+    def get(self, name: str) -> AnyTool:
         try:
             return self._tools[name]
         except KeyError:

@@ -4,6 +4,7 @@ The only part of the engine that imports ``agents`` and ``tools``; the CLI, the 
 and the worker call it.
 """
 
+from orchestrator.app.job_tools import open_job_tools
 from orchestrator.app.root import (
     Runtime,
     builtin_ops,
@@ -19,5 +20,6 @@ __all__ = [
     "builtin_tool_names",
     "job_tools",
     "load_job_graph",
+    "open_job_tools",
     "rebuild_context",
 ]

@@ -16,10 +16,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from agents import TASK_HANDLERS, register_ops
+from orchestrator.app.job_calls import call_log, job_toolbox, logged_models, replay_models
+from orchestrator.app.job_tools import builtin_tools, open_job_tools
 from orchestrator.budget import BudgetTracker
 from orchestrator.context import RunContext
 from orchestrator.errors import ConfigError
-from orchestrator.events import EventSink
+from orchestrator.events import Event, EventSink
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.graph.loader import load_graph
@@ -34,10 +36,14 @@ from orchestrator.settings import Settings
 from orchestrator.store.base import Store
 from orchestrator.store.factory import open_settings_store
 from orchestrator.tasks import JobRef, register_live, unregister_live
-from tools import Corpus, ToolRegistry, corpus_tools
+from orchestrator.toolbox import Toolbox
+from tools import ToolRegistry
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+
+# The tools every job has (``builtin_tools``), for checking graph files without building them.
+BUILTIN_TOOL_NAMES = ("search", "read", "fetch", "python", "calculator")
 
 
 def builtin_ops() -> OpRegistry:
@@ -47,14 +53,16 @@ def builtin_ops() -> OpRegistry:
     return registry
 
 
-def job_tools(corpus: str | None) -> ToolRegistry:
-    """The tools of a job: ``search`` and ``read`` over its corpus (default: the built-in one)."""
-    return corpus_tools(Corpus.load_folder(Path(corpus)) if corpus else Corpus.builtin())
+def job_tools(corpus: str | None, settings: Settings | None = None) -> ToolRegistry:
+    """The built-in tools of a job: ``search``/``read`` over its corpus (default: the
+    built-in one), ``fetch``, ``python`` and ``calculator`` (a graph's MCP servers add
+    theirs when the job runs: ``open_job_tools``)."""
+    return builtin_tools(settings or Settings(), corpus)
 
 
 def builtin_tool_names() -> list[str]:
     """The names of the tools every job has (what graph files may list under ``tools:``)."""
-    return job_tools(None).names()
+    return list(BUILTIN_TOOL_NAMES)
 
 
 def load_job_graph(name_or_path: str | Path, ops: OpRegistry) -> GraphSpec:
@@ -199,12 +207,16 @@ class Runtime:
         return await start_job(self.store, request, resume)
 
     async def run(self, record: JobRecord, *, listeners: Sequence[EventListener] = ()) -> JobRecord:
-        """Run a started job to its end (done, failed or cancelled) and return its record."""
+        """Run a started job to its end (done, failed or cancelled) and return its record.
+
+        The job's MCP servers start here and stop when it ends; every model and tool call
+        is recorded (and, per the settings, cached or replayed).
+        """
         spec = self.load_graph(record.request.graph)
         sink = StoreEventSink(self.store, list(listeners))
         traced = self.settings.otlp_endpoint is not None
-        models = job_models(spec, self.model, traced=traced)
-        ctx = self.context(record, spec, models, sink)
+        replaying = self.settings.replay_of is not None
+        models = replay_models(spec) if replaying else job_models(spec, self.model, traced=traced)
         tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if traced:
             from orchestrator.tracing import span
@@ -214,12 +226,28 @@ class Runtime:
                 "breadth.graph": record.request.graph,
             }
             tracing = span("job", **attributes)
-        register_live(ctx)
+        corpus = record.request.corpus or self.settings.corpus
         try:
-            with tracing:
-                return await run_job(record, ctx)
+            async with contextlib.AsyncExitStack() as stack:
+                tools: Toolbox | None = None
+                if not replaying:
+                    tools = await stack.enter_async_context(
+                        open_job_tools(self.settings, spec, corpus)
+                    )
+                ctx = await self.job_context(record, spec, models, sink, tools)
+                register_live(ctx)
+                try:
+                    with tracing:
+                        return await run_job(record, ctx)
+                finally:
+                    unregister_live(record.id)
+        except ConfigError as exc:
+            # A tool that cannot start (an MCP server) fails the job, not the process.
+            record.state, record.error = "failed", str(exc)
+            await self.store.put_job(record)
+            await sink.emit(Event(type="job_failed", job_id=record.id, data={"error": str(exc)}))
+            return record
         finally:
-            unregister_live(record.id)
             # The graph's own model pools belong to this job; the default model to the runtime.
             for replica in {id(m): m for m in models.values() if m is not self.model}.values():
                 await replica.aclose()
@@ -244,9 +272,15 @@ class Runtime:
         spec: GraphSpec,
         models: Mapping[str, Replica],
         events: EventSink,
+        tools: Toolbox | None = None,
     ) -> RunContext:
-        """The context of one job: its graph, models, tools, budget, events and handlers."""
+        """The context of one job: its graph, models, tools, budget, events and handlers.
+
+        ``tools`` default to the job's built-in tools, unwrapped (``job_context`` wraps
+        models and tools in the job's call log).
+        """
         ref = JobRef(record.id, self.settings, spec, record.request, rebuild_context)
+        corpus = record.request.corpus or self.settings.corpus
         return RunContext(
             job_id=record.id,
             question=record.request.question,
@@ -257,10 +291,23 @@ class Runtime:
             events=events,
             ops=self.ops,
             store=self.store,
-            tools=job_tools(record.request.corpus or self.settings.corpus),
+            tools=tools if tools is not None else job_tools(corpus, self.settings),
             handlers=TASK_HANDLERS,
             source=ref,
         )
+
+    async def job_context(
+        self,
+        record: JobRecord,
+        spec: GraphSpec,
+        models: Mapping[str, Replica],
+        events: EventSink,
+        tools: Toolbox | None,
+    ) -> RunContext:
+        """The context of a running job: its models and tools behind its call log."""
+        log = call_log(self.settings, self.store, record.id)
+        toolbox = await job_toolbox(tools, log, events, store=self.store, job_id=record.id)
+        return self.context(record, spec, logged_models(models, log), events, toolbox)
 
 
 async def rebuild_context(ref: JobRef) -> RunContext:
@@ -268,22 +315,31 @@ async def rebuild_context(ref: JobRef) -> RunContext:
 
     Its tasks run in this process (a local executor); its events go to the job's stream in
     the store, and its tokens are counted against a budget of its own, which the job's
-    process adds up from the task results.
+    process adds up from the task results. Its calls are recorded like the job's own; its
+    tools are the built-in ones (a graph's MCP servers run in the job's process only).
     """
     settings = ref.settings
     store = await open_settings_store(settings)
-    model = build_model(list(settings.model_urls), model_name=settings.model_name)
+    events = StoreEventSink(store)
+    if settings.replay_of is not None:
+        models = replay_models(ref.graph)
+        tools: Toolbox | None = None
+    else:
+        model = build_model(list(settings.model_urls), model_name=settings.model_name)
+        models = job_models(ref.graph, model, traced=settings.otlp_endpoint is not None)
+        tools = job_tools(ref.request.corpus or settings.corpus, settings)
+    log = call_log(settings, store, ref.job_id)
     return RunContext(
         job_id=ref.job_id,
         question=ref.request.question,
         graph=ref.graph,
-        models=job_models(ref.graph, model, traced=settings.otlp_endpoint is not None),
+        models=logged_models(models, log),
         executor=LocalExecutor(),
         budget=BudgetTracker(ref.graph.budgets),
-        events=StoreEventSink(store),
+        events=events,
         ops=builtin_ops(),
         store=store,
-        tools=job_tools(ref.request.corpus or settings.corpus),
+        tools=await job_toolbox(tools, log, events, store=store, job_id=ref.job_id),
         handlers=TASK_HANDLERS,
         source=ref,
     )

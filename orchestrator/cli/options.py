@@ -35,6 +35,36 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-name", help="served model name (default: the server's first)")
 
 
+def add_tool_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fetch-allow",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let fetch reach this private host, IP or network (optionally :PORT); repeat "
+        "for more (default: $BREADTH_FETCH_ALLOW, else public addresses only)",
+    )
+    parser.add_argument(
+        "--python-sandbox",
+        choices=["bubblewrap", "unsafe-none"],
+        help="isolation of the python tool (default: bubblewrap; 'unsafe-none' runs "
+        "model-written code unisolated on this host)",
+    )
+
+
+def add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="reuse model and tool call results across jobs (content-addressed, in the store)",
+    )
+    parser.add_argument(
+        "--cache-sampled",
+        action="store_true",
+        help="with --cache, also reuse sampled model calls that have no seed",
+    )
+
+
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     """The settings the flags give (those a command does not have stay at their defaults)."""
     flags = {
@@ -43,5 +73,9 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
         "redis_url": getattr(args, "redis_url", None),
         "namespace": getattr(args, "namespace", None),
         "otlp_endpoint": getattr(args, "otlp_endpoint", None),
+        "fetch_allow": getattr(args, "fetch_allow", None),
+        "python_sandbox": getattr(args, "python_sandbox", None),
+        "cache": getattr(args, "cache", None) or getattr(args, "cache_sampled", None) or None,
+        "cache_sampled": getattr(args, "cache_sampled", None) or None,
     }
     return Settings.from_env(**flags, **extra)

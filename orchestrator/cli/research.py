@@ -14,8 +14,10 @@ from orchestrator.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_JOB_FAILED,
     Subparsers,
+    add_cache_flags,
     add_model_flags,
     add_store_flags,
+    add_tool_flags,
     settings_from,
 )
 from orchestrator.errors import ConfigError
@@ -30,6 +32,8 @@ def register(sub: Subparsers) -> None:
     )
     parser.add_argument("--corpus", help="folder of .md/.txt documents (default: Python docs)")
     add_model_flags(parser)
+    add_tool_flags(parser)
+    add_cache_flags(parser)
     parser.add_argument("--resume", metavar="JOB_ID", help="resume a stored job")
     parser.add_argument("--otlp-endpoint", help="send traces over OTLP/HTTP (e.g. Jaeger)")
     parser.add_argument("--json", action="store_true", help="print the job record as JSON")

@@ -44,6 +44,7 @@ class _Outline:
     """The names and links of a graph, read leniently from its raw data."""
 
     models: set[str] = field(default_factory=lambda: {"default"})
+    mcp_servers: set[str] = field(default_factory=set)
     agents: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     nodes: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     edges: list[_Edge] = field(default_factory=list)
@@ -86,6 +87,9 @@ def _outline(data: Mapping[str, Any]) -> _Outline:
     models = data.get("models")
     if isinstance(models, Mapping):
         outline.models |= {name for name in models if isinstance(name, str)}
+    servers = data.get("mcp_servers")
+    if isinstance(servers, Mapping):
+        outline.mcp_servers |= {name for name in servers if isinstance(name, str)}
     for section, target in (("agents", outline.agents), ("nodes", outline.nodes)):
         entries = data.get(section)
         if isinstance(entries, Mapping):
@@ -119,17 +123,50 @@ def _agent_findings(outline: _Outline, known_tools: Collection[str] | None) -> l
                     f"define it there or use a defined one",
                 )
             )
+        findings += _mcp_findings(outline, name, agent)
         tools = agent.get("tools")
+        where: tuple[str | int, ...] = ("agents", name, "tools")
+        if isinstance(tools, Mapping):
+            tools, where = tools.get("names"), (*where, "names")
         if known_tools is None or not isinstance(tools, list):
             continue
         for index, tool in enumerate(tools):
-            if isinstance(tool, str) and tool not in known_tools:
+            if not isinstance(tool, str) or tool in known_tools:
+                continue
+            server = tool.split("__", 1)[0] if "__" in tool else None
+            if server in outline.mcp_servers:
+                continue  # a tool of a declared MCP server: known once the server starts
+            findings.append(
+                Finding(
+                    (*where, index),
+                    f"agent {name!r} lists unknown tool {tool!r}"
+                    f"{suggestion(tool, known_tools)}; known tools: "
+                    f"{', '.join(sorted(known_tools)) or 'none'} (and SERVER__TOOL for the "
+                    f"tools of a server under 'mcp_servers')",
+                )
+            )
+    return findings
+
+
+def _mcp_findings(outline: _Outline, name: str, agent: Mapping[str, Any]) -> list[Finding]:
+    """An agent's MCP servers (``mcp:`` or ``tools: {mcp: ...}``) must be declared."""
+    tools = agent.get("tools")
+    places: list[tuple[tuple[str | int, ...], Any]] = [(("agents", name, "mcp"), agent.get("mcp"))]
+    if isinstance(tools, Mapping):
+        places.append((("agents", name, "tools", "mcp"), tools.get("mcp")))
+    findings = []
+    for where, servers in places:
+        if not isinstance(servers, list):
+            continue
+        for index, server in enumerate(servers):
+            if isinstance(server, str) and server not in outline.mcp_servers:
+                declared = ", ".join(sorted(outline.mcp_servers)) or "none"
                 findings.append(
                     Finding(
-                        ("agents", name, "tools", index),
-                        f"agent {name!r} lists unknown tool {tool!r}"
-                        f"{suggestion(tool, known_tools)}; known tools: "
-                        f"{', '.join(sorted(known_tools)) or 'none'}",
+                        (*where, index),
+                        f"agent {name!r} uses MCP server {server!r}, which is not declared "
+                        f"under 'mcp_servers' (declared: {declared})"
+                        f"{suggestion(server, outline.mcp_servers)}; declare it there",
                     )
                 )
     return findings

@@ -8,6 +8,7 @@ are checked by ``orchestrator.graph.checks``; the models check one value at a ti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,8 +46,59 @@ class ModelSpec(BaseModel):
     )
 
 
+MCP_SERVER_NAME = r"^[A-Za-z][A-Za-z0-9-]{0,30}$"
+
+
+class McpServerSpec(BaseModel):
+    """An MCP server whose tools the job's agents may call (started and stopped with the job).
+
+    Give ``command`` (a stdio server the job starts) or ``url`` (a streamable HTTP server
+    it connects to). Its tools are named ``SERVER__TOOL`` in the job.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = Field(
+        default=None, min_length=1, description="Executable of a stdio server (e.g. 'uvx')."
+    )
+    args: list[str] = Field(default_factory=list, description="Arguments of the command.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables of the command."
+    )
+    cwd: str | None = Field(default=None, description="Working folder of the command.")
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Endpoint of a streamable HTTP server (e.g. 'http://127.0.0.1:8000/mcp').",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="HTTP headers sent to a url server (e.g. auth)."
+    )
+    tools: list[str] | None = Field(
+        default=None, description="Only these tools of the server (default: all)."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Limit of one call.")
+    startup_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Limit of starting and listing its tools."
+    )
+    concurrency: int = Field(default=4, ge=1, le=256, description="Calls at once.")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSpec:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(
+                "an MCP server takes exactly one of 'command' (stdio) or 'url' (streamable "
+                "HTTP); give one of them"
+            )
+        return self
+
+
 class AgentSpec(BaseModel):
-    """An agent: a model, a system prompt and the tools it may call."""
+    """An agent: a model, a system prompt and the tools it may call.
+
+    ``tools`` is a list of tool names, or ``{names: [...], mcp: [...]}`` to also give the
+    agent every tool of the named MCP servers (declared under ``mcp_servers``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -63,12 +115,33 @@ class AgentSpec(BaseModel):
     tools: list[str] = Field(
         default_factory=list, description="Names of the tools the agent may call."
     )
+    mcp: list[str] = Field(
+        default_factory=list,
+        description="MCP servers (names under 'mcp_servers') whose tools the agent may call.",
+    )
     max_steps: int = Field(
         default=4, ge=1, le=50, description="Most model calls in one tool-using agent loop."
     )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Free-form settings read by the ops using the agent."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tools_mapping(cls, data: Any) -> Any:
+        """``tools: {names: [...], mcp: [...]}`` is ``tools: [...]`` plus ``mcp: [...]``."""
+        if isinstance(data, Mapping) and isinstance(data.get("tools"), Mapping):
+            tools = dict(data["tools"])
+            unknown = sorted(set(tools) - {"names", "mcp"})
+            if unknown:
+                raise ValueError(
+                    f"tools takes 'names' and 'mcp', not {unknown}; write "
+                    f"tools: {{names: [search], mcp: [server]}}"
+                )
+            data = {**data, "tools": tools.get("names", [])}
+            if "mcp" in tools:
+                data["mcp"] = [*data.get("mcp", []), *tools["mcp"]]
+        return data
 
 
 class NodeSpec(BaseModel):
@@ -175,6 +248,21 @@ class GraphSpec(BaseModel):
     budgets: Budgets = Field(
         default_factory=Budgets, description="Limits of a job run with this graph."
     )
+    mcp_servers: dict[str, McpServerSpec] = Field(
+        default_factory=dict,
+        description="MCP servers by name, started with the job; agents list them under 'mcp'.",
+    )
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _server_names(cls, servers: dict[str, McpServerSpec]) -> dict[str, McpServerSpec]:
+        bad = [name for name in servers if not re.match(MCP_SERVER_NAME, name)]
+        if bad:
+            raise ValueError(
+                f"MCP server names {bad} are not allowed: use a letter, then up to 30 letters, "
+                f"digits or '-' (its tools are named SERVER__TOOL)"
+            )
+        return servers
 
     @field_validator("models")
     @classmethod

@@ -54,6 +54,20 @@ class Store(Protocol):
         """Events after stream id ``after``, oldest first; blocks up to ``block_ms`` if none."""
         ...
 
+    async def put_call(self, job_id: str, key: str, value: str) -> None:
+        """Record one model or tool call of a job (its key and its result), for replay."""
+        ...
+
+    async def get_call(self, job_id: str, key: str) -> str | None:
+        """A recorded call of a job by key, or None."""
+        ...
+
+    async def get_cached(self, key: str) -> str | None:
+        """A cached call result shared by every job of the namespace, or None."""
+        ...
+
+    async def put_cached(self, key: str, value: str) -> None: ...
+
     async def delete_job(self, job_id: str) -> None:
         """Remove a job and everything stored under it."""
         ...

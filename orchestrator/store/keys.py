@@ -7,6 +7,8 @@ All keys live under the store's namespace; everything of one job under ``{ns}:jo
     {ns}:job:{id}:results          hash        task content key -> TaskResult JSON
     {ns}:job:{id}:artifacts        hash        artifact name -> text
     {ns}:job:{id}:events           stream      one entry per Event, its JSON in field "event"
+    {ns}:job:{id}:calls            hash        call key -> recorded model/tool call JSON (replay)
+    {ns}:cache:{call key}          string      a cached model/tool call's result JSON (--cache)
 """
 
 from __future__ import annotations
@@ -60,9 +62,23 @@ def events(ns: str, job_id: str) -> str:
     return _job_prefix(ns, job_id) + "events"
 
 
+def calls(ns: str, job_id: str) -> str:
+    return _job_prefix(ns, job_id) + "calls"
+
+
+def cache_entry(ns: str, key: str) -> str:
+    return f"{ns}:cache:{key}"
+
+
 def job_keys(ns: str, job_id: str) -> tuple[str, ...]:
     """Every key that holds data of one job (the index entry aside)."""
-    return (job(ns, job_id), results(ns, job_id), artifacts(ns, job_id), events(ns, job_id))
+    return (
+        job(ns, job_id),
+        results(ns, job_id),
+        artifacts(ns, job_id),
+        events(ns, job_id),
+        calls(ns, job_id),
+    )
 
 
 def job_keys_pattern(ns: str, job_id: str) -> str:

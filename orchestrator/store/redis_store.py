@@ -276,6 +276,24 @@ class RedisStore:
         return events
 
     @_translated
+    async def put_call(self, job_id: str, key: str, value: str) -> None:
+        await self._client.hset(keys.calls(self.namespace, job_id), key, value)
+
+    @_translated
+    async def get_call(self, job_id: str, key: str) -> str | None:
+        raw = await self._client.hget(keys.calls(self.namespace, job_id), key)
+        return None if raw is None else _text(raw)
+
+    @_translated
+    async def get_cached(self, key: str) -> str | None:
+        raw = await self._client.get(keys.cache_entry(self.namespace, key))
+        return None if raw is None else _text(raw)
+
+    @_translated
+    async def put_cached(self, key: str, value: str) -> None:
+        await self._client.set(keys.cache_entry(self.namespace, key), value)
+
+    @_translated
     async def delete_job(self, job_id: str) -> None:
         ns = self.namespace
         async with self._client.pipeline(transaction=True) as pipe:
