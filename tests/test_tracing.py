@@ -29,7 +29,7 @@ from orchestrator.tracing import (
     InstrumentedReplica,
     instrument_executor,
     instrument_ops,
-    setup_tracing,
+    export_provider,
     span,
     traces_endpoint,
 )
@@ -235,7 +235,7 @@ def test_setup_tracing_exports_spans_over_otlp_http() -> None:
     thread.start()
     try:
         endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-        provider = setup_tracing(endpoint, "breadth-test", set_global=False)
+        provider = export_provider(traces_endpoint(endpoint), service_name="breadth-test")
         with span("job", tracer_provider=provider, **{"breadth.job.id": "j1"}):
             pass
         provider.shutdown()  # flushes the batch

@@ -40,7 +40,7 @@ from orchestrator.toolbox import Toolbox
 from tools import ToolRegistry
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
+    from orchestrator.tracing import Tracing
 
 # The tools every job has (``builtin_tools``), for checking graph files without building them.
 BUILTIN_TOOL_NAMES = ("search", "read", "fetch", "python", "calculator")
@@ -75,13 +75,13 @@ def load_job_graph(name_or_path: str | Path, ops: OpRegistry) -> GraphSpec:
     )
 
 
-def job_models(spec: GraphSpec, default: Replica, *, traced: bool) -> dict[str, Replica]:
+def job_models(spec: GraphSpec, default: Replica, *, tracing: Tracing | None) -> dict[str, Replica]:
     """One replica per model the graph names: its own servers, or the job's default model."""
     models: dict[str, Replica] = {}
     for name, model_spec in spec.models.items():
         if model_spec.urls:
             models[name] = _traced(
-                build_model(model_spec.urls, model_name=model_spec.model), traced
+                build_model(model_spec.urls, model_name=model_spec.model), tracing
             )
         else:
             models[name] = default
@@ -89,12 +89,8 @@ def job_models(spec: GraphSpec, default: Replica, *, traced: bool) -> dict[str, 
     return models
 
 
-def _traced(model: Replica, traced: bool) -> Replica:
-    if not traced:
-        return model
-    from orchestrator.tracing import InstrumentedReplica
-
-    return InstrumentedReplica(model)
+def _traced(model: Replica, tracing: Tracing | None) -> Replica:
+    return model if tracing is None else tracing.model(model)
 
 
 def build_executor(settings: Settings) -> Executor:
@@ -122,7 +118,7 @@ class Runtime:
         executor: Executor,
         ops: OpRegistry,
         owned: Sequence[Any] = (),
-        tracer_provider: TracerProvider | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -130,20 +126,22 @@ class Runtime:
         self.executor = executor
         self.ops = ops
         self._owned = list(owned)
-        self._tracer_provider = tracer_provider
+        self.tracing = tracing
 
     @classmethod
     async def open(
         cls, settings: Settings, *, store: Store | None = None, model: Replica | None = None
     ) -> Runtime:
-        """Build the store, the default model, the executor and the ops from ``settings``."""
-        traced = settings.otlp_endpoint is not None
-        provider = None
-        if traced:
-            from orchestrator.tracing import setup_tracing
+        """Build the store, the default model, the executor and the ops from ``settings``.
 
-            assert settings.otlp_endpoint is not None
-            provider = setup_tracing(otlp_endpoint=settings.otlp_endpoint)
+        With an OTLP endpoint in the settings, the model, executor, ops and tools are
+        traced (``orchestrator.tracing``).
+        """
+        tracing = None
+        if settings.traced:
+            from orchestrator.tracing import open_tracing
+
+            tracing = open_tracing(settings)
         owned: list[Any] = []
         try:
             # What only checks settings first: a bad model URL opens no connection.
@@ -158,23 +156,20 @@ class Runtime:
         except BaseException:
             for resource in reversed(owned):
                 await resource.aclose()
-            if provider is not None:
-                provider.shutdown()
+            if tracing is not None:
+                tracing.shutdown()
             raise
         ops = builtin_ops()
-        if traced:
-            from orchestrator.tracing import instrument_executor, instrument_ops
-
-            executor = instrument_executor(executor)
-            ops = instrument_ops(ops)
+        if tracing is not None:
+            executor, ops = tracing.executor(executor), tracing.ops(ops)
         return cls(
             settings,
             store=store,
-            model=_traced(model, traced),
+            model=_traced(model, tracing),
             executor=executor,
             ops=ops,
             owned=owned,
-            tracer_provider=provider,
+            tracing=tracing,
         )
 
     async def aclose(self) -> None:
@@ -182,9 +177,9 @@ class Runtime:
         for resource in reversed(self._owned):
             await resource.aclose()
         self._owned.clear()
-        if self._tracer_provider is not None:
-            self._tracer_provider.shutdown()
-            self._tracer_provider = None
+        if self.tracing is not None:
+            self.tracing.shutdown()
+            self.tracing = None
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -214,18 +209,13 @@ class Runtime:
         """
         spec = self.load_graph(record.request.graph)
         sink = StoreEventSink(self.store, list(listeners))
-        traced = self.settings.otlp_endpoint is not None
         replaying = self.settings.replay_of is not None
-        models = replay_models(spec) if replaying else job_models(spec, self.model, traced=traced)
+        models = (
+            replay_models(spec) if replaying else job_models(spec, self.model, tracing=self.tracing)
+        )
         tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        if traced:
-            from orchestrator.tracing import span
-
-            attributes: dict[str, Any] = {
-                "breadth.job.id": record.id,
-                "breadth.graph": record.request.graph,
-            }
-            tracing = span("job", **attributes)
+        if self.tracing is not None:
+            tracing = self.tracing.job(record.id, spec.name, record.request.graph)
         corpus = record.request.corpus or self.settings.corpus
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -306,7 +296,10 @@ class Runtime:
     ) -> RunContext:
         """The context of a running job: its models and tools behind its call log."""
         log = call_log(self.settings, self.store, record.id)
-        toolbox = await job_toolbox(tools, log, events, store=self.store, job_id=record.id)
+        spans = self.tracing.tool_spans() if self.tracing is not None else None
+        toolbox = await job_toolbox(
+            tools, log, events, store=self.store, job_id=record.id, span=spans
+        )
         return self.context(record, spec, logged_models(models, log), events, toolbox)
 
 
@@ -326,7 +319,7 @@ async def rebuild_context(ref: JobRef) -> RunContext:
         tools: Toolbox | None = None
     else:
         model = build_model(list(settings.model_urls), model_name=settings.model_name)
-        models = job_models(ref.graph, model, traced=settings.otlp_endpoint is not None)
+        models = job_models(ref.graph, model, tracing=None)
         tools = job_tools(ref.request.corpus or settings.corpus, settings)
     log = call_log(settings, store, ref.job_id)
     return RunContext(
