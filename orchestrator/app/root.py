@@ -119,6 +119,7 @@ class Runtime:
         ops: OpRegistry,
         owned: Sequence[Any] = (),
         tracing: Tracing | None = None,
+        owns_tracing: bool = True,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -127,18 +128,24 @@ class Runtime:
         self.ops = ops
         self._owned = list(owned)
         self.tracing = tracing
+        self._owns_tracing = owns_tracing
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, store: Store | None = None, model: Replica | None = None
+        cls,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        model: Replica | None = None,
+        tracing: Tracing | None = None,
     ) -> Runtime:
         """Build the store, the default model, the executor and the ops from ``settings``.
 
-        With an OTLP endpoint in the settings, the model, executor, ops and tools are
-        traced (``orchestrator.tracing``).
+        With an OTLP endpoint in the settings (or a ``tracing`` given, which stays the
+        caller's to shut down), the model, executor, ops and tools are traced.
         """
-        tracing = None
-        if settings.traced:
+        given = tracing
+        if tracing is None and settings.traced:
             from orchestrator.tracing import open_tracing
 
             tracing = open_tracing(settings)
@@ -156,7 +163,7 @@ class Runtime:
         except BaseException:
             for resource in reversed(owned):
                 await resource.aclose()
-            if tracing is not None:
+            if tracing is not None and given is None:
                 tracing.shutdown()
             raise
         ops = builtin_ops()
@@ -170,6 +177,7 @@ class Runtime:
             ops=ops,
             owned=owned,
             tracing=tracing,
+            owns_tracing=given is None,
         )
 
     async def aclose(self) -> None:
@@ -177,9 +185,8 @@ class Runtime:
         for resource in reversed(self._owned):
             await resource.aclose()
         self._owned.clear()
-        if self.tracing is not None:
+        if self.tracing is not None and self._owns_tracing:
             self.tracing.shutdown()
-            self.tracing = None
 
     async def __aenter__(self) -> Runtime:
         return self

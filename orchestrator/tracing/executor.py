@@ -1,8 +1,9 @@
 """Tasks as spans: ``InstrumentedExecutor`` wraps the executor the scheduler submits to.
 
 Each submitted task is a ``task {id}`` span (its kind, handler, executor and job); a task
-run by an agent of the graph (a researcher subagent) has an ``invoke_agent {agent}``
-span inside it, where its model and tool calls nest. The task spans are remembered for
+run by an agent of the graph (a researcher subagent, an operator's agent; not a ``tool``
+task, which is one tool call) has an ``invoke_agent {agent}`` span inside it, where its
+model and tool calls nest. The task spans are remembered for
 the node that merges the DAG (``merge.take_finished_tasks``).
 """
 
@@ -23,6 +24,8 @@ from orchestrator.tracing.spans import Attributes, failing_span, tracer_of
 
 R = TypeVar("R")
 
+TOOL_KIND = "tool"
+
 
 def task_attributes(
     executor: str, fn: Callable[..., Any], args: tuple[Any, ...]
@@ -34,6 +37,8 @@ def task_attributes(
         fn = args[0]  # the task's handler, which run_task calls
     params = task.params if task else {}
     agent = params.get("agent") if isinstance(params.get("agent"), str) else None
+    if task is not None and task.kind == TOOL_KIND:
+        agent = None  # one tool call: no agent's work, whatever agent the node names
     attributes: Attributes = {
         "breadth.executor": executor,
         "code.function": getattr(fn, "__qualname__", repr(fn)),
