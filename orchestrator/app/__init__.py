@@ -10,6 +10,7 @@ from orchestrator.app.root import (
     builtin_tool_names,
     job_tools,
     load_job_graph,
+    load_request_graph,
     rebuild_context,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "builtin_tool_names",
     "job_tools",
     "load_job_graph",
+    "load_request_graph",
     "rebuild_context",
 ]
