@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from orchestrator.cli import graphs, jobs, research, simulate
+from orchestrator.cli import cancel, graphs, jobs, keys, research, serve, simulate, worker
 from orchestrator.cli.options import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from orchestrator.errors import BreadthError
 
 # Each module adds its commands to the parser (``register``); a command's ``run`` is set
 # as the ``run`` default of its sub-parser.
-COMMAND_MODULES = (research, jobs, graphs, simulate)
+COMMAND_MODULES = (research, jobs, cancel, graphs, simulate, serve, worker, keys)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -237,6 +237,28 @@ class JobQueue:
             await pipe.execute()
 
     @translated
+    async def prune_active(self, namespace: str) -> int:
+        """Drop jobs no longer queued or running from ``namespace``'s active set; how many."""
+        key = keys.active_jobs(namespace)
+        members: list[Any] = list(await self._client.smembers(key))
+        job_ids = [text(m) for m in members]
+        if not job_ids:
+            return 0
+        raws = await self._client.mget([keys.job(namespace, job_id) for job_id in job_ids])
+        gone = [
+            job_id
+            for job_id, raw in zip(job_ids, raws, strict=True)
+            if raw is None or JobRecord.model_validate_json(raw).state in FINAL_STATES
+        ]
+        if gone:
+            await self._client.srem(key, *gone)
+        return len(gone)
+
+    @translated
+    async def forget_active(self, namespace: str, job_id: str) -> None:
+        await self._client.srem(keys.active_jobs(namespace), job_id)
+
+    @translated
     async def depth(self) -> tuple[int, int]:
         """(jobs waiting for a worker, jobs held by workers)."""
         async with self._client.pipeline(transaction=False) as pipe:
