@@ -228,3 +228,51 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+def wait_http_sync(url: str, proc: Proc, timeout: float = 60.0) -> None:
+    """``wait_http`` for synchronous fixtures."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise AssertionError(f"{proc.name} exited early:\n{proc.output()[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s:\n{proc.output()[-3000:]}")
+
+
+def create_key(redis_url: str, namespace: str, tenant: str, *quotas: str) -> str:
+    """`breadth keys create`: the key is the last line it prints."""
+    done = subprocess.run(
+        breadth_command(
+            "keys",
+            "create",
+            "--tenant",
+            tenant,
+            "--redis-url",
+            redis_url,
+            "--namespace",
+            namespace,
+            *quotas,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def delete_namespace_keys(redis_url: str, namespace: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"{namespace}*", count=500):
+            client.delete(key)
+    finally:
+        client.close()

@@ -100,7 +100,7 @@ async def sim_requests(sim: SimulatorServer) -> int:
     """The simulator's request counter, read from its /metrics page like a scraper would."""
     async with httpx.AsyncClient() as http:
         page = (await http.get(sim.base_url.removesuffix("/v1") + "/metrics")).text
-    line = next(l for l in page.splitlines() if l.startswith("breadth_sim_requests_total"))
+    line = next(t for t in page.splitlines() if t.startswith("breadth_sim_requests_total"))
     return int(float(line.rsplit(" ", 1)[1]))
 
 
