@@ -107,11 +107,15 @@ class Processes:
     folder: Path
     procs: list[Proc] = field(default_factory=list)
 
-    def start(self, name: str, command: Sequence[str]) -> Proc:
+    def start(self, name: str, command: Sequence[str], env: dict[str, str] | None = None) -> Proc:
         log = self.folder / f"{name}-{len(self.procs)}.log"
         with open(log, "wb") as out:
             popen = subprocess.Popen(
-                list(command), stdout=out, stderr=subprocess.STDOUT, env=_env(), cwd=self.folder
+                list(command),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**_env(), **(env or {})},
+                cwd=self.folder,
             )
         proc = Proc(popen, log, name)
         self.procs.append(proc)
