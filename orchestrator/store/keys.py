@@ -79,14 +79,8 @@ def cancel(ns: str, job_id: str) -> str:
 
 
 def job_keys(ns: str, job_id: str) -> tuple[str, ...]:
-    """Every key that holds data of one job (the index entry aside)."""
-    return (
-        job(ns, job_id),
-        results(ns, job_id),
-        artifacts(ns, job_id),
-        events(ns, job_id),
-        cancel(ns, job_id),
-    )
+    """Every key that holds data of one job (the index entry and the cancel flag aside)."""
+    return (job(ns, job_id), results(ns, job_id), artifacts(ns, job_id), events(ns, job_id))
 
 
 def job_keys_pattern(ns: str, job_id: str) -> str:

@@ -315,7 +315,7 @@ class RedisStore:
     async def delete_job(self, job_id: str) -> None:
         ns = self.namespace
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(*keys.job_keys(ns, job_id))
+            pipe.delete(*keys.job_keys(ns, job_id), keys.cancel(ns, job_id))
             pipe.zrem(keys.jobs_index(ns), job_id)
             await pipe.execute()
 
