@@ -26,6 +26,23 @@ class Budgets(BaseModel):
     on_task_failure: str = Field(default="fail_dependents", pattern="^(fail_dependents|fail_job)$")
 
 
+class BudgetOverrides(BaseModel):
+    """What one job request may change in its graph's budgets (unset: the graph's value)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tasks: int | None = Field(default=None, ge=1, le=100_000)
+    max_tokens: int | None = Field(default=None, ge=1)
+    deadline_s: float | None = Field(default=None, gt=0)
+    concurrency: int | None = Field(default=None, ge=1, le=10_000)
+    task_timeout_s: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+
+    def apply(self, budgets: Budgets) -> Budgets:
+        """``budgets`` with every value this override sets replaced."""
+        return budgets.model_copy(update=self.model_dump(exclude_none=True))
+
+
 @dataclass
 class BudgetTracker:
     """Running totals against ``Budgets``; ``exhausted()`` names the budget that is spent."""

@@ -6,7 +6,8 @@
   as a retry, raised when the retries are spent (with the last output).
 - ``ModelOutputError``: a model returned text that does not match the schema asked for.
 - ``BudgetExceeded``: a job hit one of its budgets (tasks, tokens, deadline).
-- ``BackendUnavailable``: the operator's model server cannot be reached or keeps failing.
+- ``BackendUnavailable``: the operator's model server cannot be reached or keeps failing
+  (``retry_after``: what a rate-limiting server asked to wait).
 - ``StoreUnavailable``: the operator's Redis cannot be reached.
 - ``ToolError``: a tool raised or was called with bad arguments.
 - ``TaskFailed``: a task failed after its retries; carries the cause.
@@ -108,10 +109,13 @@ class BackendUnavailable(BreadthError):
         retryable: bool = True,
         status: int | None = None,
         url: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.retryable = retryable
         self.status = status
         self.url = url
+        # Seconds the server asked to wait before the next request (its Retry-After).
+        self.retry_after = retry_after
         super().__init__(message)
 
 

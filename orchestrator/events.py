@@ -8,6 +8,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 EventType = Literal[
+    "job_queued",
     "job_started",
     "node_started",
     "node_finished",
@@ -24,6 +25,7 @@ EventType = Literal[
     "job_finished",
     "job_failed",
     "job_cancelled",
+    "job_released",
     "log",
 ]
 

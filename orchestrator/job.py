@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from orchestrator.budget import BudgetOverrides
 from orchestrator.usage import TokenUsage
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -20,6 +21,23 @@ class JobRequest(BaseModel):
     question: str = Field(min_length=1, max_length=20_000)
     graph: str = "deep_research"
     corpus: str | None = None
+    # A graph sent as YAML text (over the API) rather than named: ``graph`` is then its name.
+    graph_yaml: str | None = Field(default=None, max_length=200_000)
+    budgets: BudgetOverrides | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _small_metadata(cls, metadata: dict[str, str]) -> dict[str, str]:
+        if len(metadata) > 32:
+            raise ValueError(f"at most 32 metadata entries are allowed, got {len(metadata)}")
+        for key, value in metadata.items():
+            if not 1 <= len(key) <= 64 or len(value) > 1024:
+                raise ValueError(
+                    f"metadata entry {key[:80]!r} is too long: keys are 1-64 characters and "
+                    f"values at most 1024"
+                )
+        return metadata
 
 
 class JobRecord(BaseModel):

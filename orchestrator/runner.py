@@ -76,12 +76,16 @@ async def start_job(store: Store, request: JobRequest | None, resume: str | None
     return record
 
 
-async def run_job(record: JobRecord, ctx: RunContext) -> JobRecord:
+async def run_job(
+    record: JobRecord, ctx: RunContext, *, released: Callable[[], bool] | None = None
+) -> JobRecord:
     """Run the job's graph (``ctx.graph``) to the end and return the stored job record.
 
     Errors a user or operator must act on (``BreadthError``) end the job as failed with
-    the message kept; a cancelled job is stored as cancelled. Finished task results stay
-    in the store either way, so a resume skips them.
+    the message kept; a cancelled job is stored as cancelled, unless ``released()`` says
+    its worker handed it back to the queue (then it is stored as queued, for another
+    worker to resume). Finished task results stay in the store either way, so a resume
+    skips them.
     """
     store = ctx.store
     if store is None:
@@ -95,6 +99,11 @@ async def run_job(record: JobRecord, ctx: RunContext) -> JobRecord:
         record.state, record.error = "failed", str(exc)
         await ctx.emit("job_failed", error=str(exc))
     except (asyncio.CancelledError, KeyboardInterrupt):
+        if released is not None and released():
+            record.state, record.error = "queued", None
+            await asyncio.shield(_finish(store, record, budget, state))
+            await asyncio.shield(ctx.emit("job_released"))
+            raise
         record.state, record.error = "cancelled", "cancelled by the user"
         await asyncio.shield(_finish(store, record, budget, state))
         await asyncio.shield(ctx.emit("job_cancelled"))

@@ -11,6 +11,7 @@ from orchestrator.app.root import (
     builtin_tool_names,
     job_tools,
     load_job_graph,
+    load_request_graph,
     rebuild_context,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "builtin_tool_names",
     "job_tools",
     "load_job_graph",
+    "load_request_graph",
     "open_job_tools",
     "rebuild_context",
 ]

@@ -24,7 +24,7 @@ from orchestrator.errors import ConfigError
 from orchestrator.events import Event, EventSink
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
-from orchestrator.graph.loader import load_graph
+from orchestrator.graph.loader import load_graph, load_graph_text
 from orchestrator.graph.resolve import resolve_graph
 from orchestrator.graph.spec import GraphSpec
 from orchestrator.job import JobRecord, JobRequest
@@ -73,6 +73,23 @@ def load_job_graph(name_or_path: str | Path, ops: OpRegistry) -> GraphSpec:
         known_tools=builtin_tool_names(),
         param_checks=ops.param_checks(),
     )
+
+
+def load_request_graph(request: JobRequest, ops: OpRegistry) -> GraphSpec:
+    """The graph a job request runs: named or sent as YAML text, with its budget overrides."""
+    if request.graph_yaml is not None:
+        spec = load_graph_text(
+            request.graph_yaml,
+            file=f"<graph {request.graph}>",
+            known_ops=ops.names(),
+            known_tools=builtin_tool_names(),
+            param_checks=ops.param_checks(),
+        )
+    else:
+        spec = load_job_graph(request.graph, ops)
+    if request.budgets is not None:
+        spec = spec.model_copy(update={"budgets": request.budgets.apply(spec.budgets)})
+    return spec
 
 
 def job_models(spec: GraphSpec, default: Replica, *, tracing: Tracing | None) -> dict[str, Replica]:
@@ -180,6 +197,21 @@ class Runtime:
             owns_tracing=given is None,
         )
 
+    def scoped(self, namespace: str) -> Runtime:
+        """This runtime on another namespace of the same store (a tenant's): same model,
+        executor and ops; closing it closes nothing the two share.
+        """
+        settings = self.settings.model_copy(update={"namespace": namespace})
+        return Runtime(
+            settings,
+            store=self.store.with_namespace(namespace),
+            model=self.model,
+            executor=self.executor,
+            ops=self.ops,
+            tracing=self.tracing,
+            owns_tracing=False,
+        )
+
     async def aclose(self) -> None:
         """Close what this runtime opened (executor, model, store) and flush the traces."""
         for resource in reversed(self._owned):
@@ -205,16 +237,28 @@ class Runtime:
     async def start(self, request: JobRequest | None, *, resume: str | None = None) -> JobRecord:
         """A new running job for ``request``, or the stored job ``resume`` reopened."""
         if request is not None:
-            self.load_graph(request.graph)  # a bad graph fails before anything is stored
+            self.load_request(request)  # a bad graph fails before anything is stored
         return await start_job(self.store, request, resume)
 
-    async def run(self, record: JobRecord, *, listeners: Sequence[EventListener] = ()) -> JobRecord:
+    def load_request(self, request: JobRequest) -> GraphSpec:
+        """The graph ``request`` runs on, checked (``GraphSpecError`` / ``ConfigError``)."""
+        return load_request_graph(request, self.ops)
+
+    async def run(
+        self,
+        record: JobRecord,
+        *,
+        listeners: Sequence[EventListener] = (),
+        released: Callable[[], bool] | None = None,
+    ) -> JobRecord:
         """Run a started job to its end (done, failed or cancelled) and return its record.
 
         The job's MCP servers start here and stop when it ends; every model and tool call
-        is recorded (and, per the settings, cached or replayed).
+        is recorded (and, per the settings, cached or replayed). ``released``: asked when
+        the run is cancelled; true means the job was handed back to the queue (a worker
+        stopping), so it is stored as queued, not cancelled.
         """
-        spec = self.load_graph(record.request.graph)
+        spec = self.load_request(record.request)
         sink = StoreEventSink(self.store, list(listeners))
         replaying = self.settings.replay_of is not None
         models = (
@@ -235,7 +279,7 @@ class Runtime:
                 register_live(ctx)
                 try:
                     with tracing:
-                        return await run_job(record, ctx)
+                        return await run_job(record, ctx, released=released)
                 finally:
                     unregister_live(record.id)
         except ConfigError as exc:

@@ -12,13 +12,24 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from orchestrator.cli import graphs, jobs, replay, research, simulate, tools
+from orchestrator.cli import (
+    cancel,
+    graphs,
+    jobs,
+    keys,
+    replay,
+    research,
+    serve,
+    simulate,
+    tools,
+    worker,
+)
 from orchestrator.cli.options import EXIT_INTERRUPTED, EXIT_USER_ERROR
 from orchestrator.errors import BreadthError
 
 # Each module adds its commands to the parser (``register``); a command's ``run`` is set
 # as the ``run`` default of its sub-parser.
-COMMAND_MODULES = (research, jobs, graphs, simulate, tools, replay)
+COMMAND_MODULES = (research, jobs, cancel, graphs, simulate, serve, worker, keys, tools, replay)
 
 
 def build_parser() -> argparse.ArgumentParser:

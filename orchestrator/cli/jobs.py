@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from orchestrator.cli import remote
 from orchestrator.cli.options import Subparsers, add_store_flags, settings_from
 from orchestrator.errors import ConfigError
 
@@ -19,12 +20,24 @@ def register(sub: Subparsers) -> None:
     show.add_argument("--events", action="store_true", help="also list the job's events")
     show.add_argument("--json", action="store_true", help="print the job record as JSON")
     add_store_flags(show)
-    show.set_defaults(run=lambda args, console: asyncio.run(show_job(args, console)))
+    remote.add_server_flags(show)
+    show.set_defaults(
+        run=lambda args, console: (
+            remote.show(args, console) if args.server else asyncio.run(show_job(args, console))
+        )
+    )
 
     jobs = sub.add_parser("jobs", help="list recent jobs")
     jobs.add_argument("--limit", type=int, default=20)
     add_store_flags(jobs)
-    jobs.set_defaults(run=lambda args, console: asyncio.run(list_jobs(args, console)))
+    remote.add_server_flags(jobs)
+    jobs.set_defaults(
+        run=lambda args, console: (
+            remote.list_jobs(args, console)
+            if args.server
+            else asyncio.run(list_jobs(args, console))
+        )
+    )
 
 
 async def show_job(args: argparse.Namespace, console: Console) -> int:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 
+from orchestrator.cli import remote
 from orchestrator.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_JOB_FAILED,
@@ -38,7 +39,14 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--otlp-endpoint", help="send traces over OTLP/HTTP (e.g. Jaeger)")
     parser.add_argument("--json", action="store_true", help="print the job record as JSON")
     add_store_flags(parser)
-    parser.set_defaults(run=lambda args, console: asyncio.run(research(args, console)))
+    remote.add_server_flags(parser)
+    parser.set_defaults(run=run_research)
+
+
+def run_research(args: argparse.Namespace, console: Console) -> int:
+    if args.server:
+        return remote.research(args, console)
+    return asyncio.run(research(args, console))
 
 
 def job_request(args: argparse.Namespace) -> JobRequest | None:

@@ -55,6 +55,33 @@ def graph_problems(
     return _load(path, known_ops, known_tools, param_checks)[1]
 
 
+def load_graph_text(
+    text: str,
+    *,
+    file: str = "<graph>",
+    known_ops: Collection[str] | None = None,
+    known_tools: Collection[str] | None = None,
+    param_checks: Mapping[str, ParamCheck] | None = None,
+) -> GraphSpec:
+    """The graph in YAML ``text`` (sent over the API, say); ``file`` names it in problems."""
+    spec, problems = _load_text(file, text, known_ops, known_tools, param_checks)
+    if problems or spec is None:
+        raise GraphSpecError(problems)
+    return spec
+
+
+def graph_text_problems(
+    text: str,
+    *,
+    file: str = "<graph>",
+    known_ops: Collection[str] | None = None,
+    known_tools: Collection[str] | None = None,
+    param_checks: Mapping[str, ParamCheck] | None = None,
+) -> list[SpecProblem]:
+    """Every problem in the graph YAML ``text``, sorted by line (``[]``: it is valid)."""
+    return _load_text(file, text, known_ops, known_tools, param_checks)[1]
+
+
 def field_path(path: Sequence[str | int], data: Any = None) -> str:
     """A data path as users read it: ``nodes.research.op``, ``edges[2].to``.
 
@@ -97,6 +124,16 @@ def _load(
                 f"{exc.start}); save the file as UTF-8",
             )
         ]
+    return _load_text(file, text, known_ops, known_tools, param_checks)
+
+
+def _load_text(
+    file: str,
+    text: str,
+    known_ops: Collection[str] | None,
+    known_tools: Collection[str] | None,
+    param_checks: Mapping[str, ParamCheck] | None = None,
+) -> tuple[GraphSpec | None, list[SpecProblem]]:
     try:
         parsed = parse_yaml(text)
     except YamlSyntaxError as exc:

@@ -53,7 +53,16 @@ class ParsedYaml:
 
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse one YAML document; raises ``YamlSyntaxError`` with the line to look at."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks the characters as it is made: a control character fails here.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise YamlSyntaxError(
+            f"YAML syntax error: character {chr(exc.character)!r} at line {line} is not allowed "
+            f"in YAML (a control character); remove it",
+            line,
+        ) from None
     try:
         root = loader.get_single_node()
         parsed = ParsedYaml(data=None)

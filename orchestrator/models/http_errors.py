@@ -9,6 +9,8 @@ timeouts, 5xx and 429 (a pool may fail over), false for a request the server rej
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,8 +59,31 @@ def transport_error(backend: Backend, exc: httpx.HTTPError) -> BackendUnavailabl
     return BackendUnavailable(message, url=backend.url)
 
 
-def status_error(backend: Backend, status: int, reason: str) -> BackendUnavailable:
-    """An error status: 429 and 5xx are retryable, other 4xx are the request's fault."""
+def retry_after_s(value: str | None, *, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds (delay-seconds or an HTTP date), None if absent
+    or unreadable.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def status_error(
+    backend: Backend, status: int, reason: str, *, retry_after: float | None = None
+) -> BackendUnavailable:
+    """An error status: 429 and 5xx are retryable, other 4xx are the request's fault.
+
+    ``retry_after``: the seconds the server's ``Retry-After`` asked for (kept on the error).
+    """
     where = f"the {backend.what} at {backend.url}"
     if status == 429:
         verb, fix, retryable = (
@@ -76,6 +101,7 @@ def status_error(backend: Backend, status: int, reason: str) -> BackendUnavailab
         retryable=retryable,
         status=status,
         url=backend.url,
+        retry_after=retry_after,
     )
 
 
@@ -109,7 +135,8 @@ def json_body(backend: Backend, response: httpx.Response, reason: str) -> Any:
     ``reason`` describes an error status (e.g. the server's error message).
     """
     if response.status_code >= 400:
-        raise status_error(backend, response.status_code, reason)
+        wait = retry_after_s(response.headers.get("retry-after"))
+        raise status_error(backend, response.status_code, reason, retry_after=wait)
     try:
         return response.json()
     except ValueError:

@@ -21,6 +21,7 @@ from orchestrator.models.http_errors import (
     Backend,
     json_body,
     malformed,
+    retry_after_s,
     status_error,
     translated,
 )
@@ -156,7 +157,13 @@ class OpenAIReplica:
             async with self._client.stream("POST", "chat/completions", json=payload) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise status_error(self._backend, response.status_code, self._reason(response))
+                    wait = retry_after_s(response.headers.get("retry-after"))
+                    raise status_error(
+                        self._backend,
+                        response.status_code,
+                        self._reason(response),
+                        retry_after=wait,
+                    )
                 async for data in iter_data(response.aiter_lines()):
                     if data.strip() == DONE:
                         break

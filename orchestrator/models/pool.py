@@ -4,7 +4,9 @@ Each request goes where ``routing.choose_replica`` says: the least loaded health
 replica, or the one that already served the prompt's prefix (its KV cache holds it).
 A replica that fails with a retryable ``BackendUnavailable`` sits out ``cooldown_s``
 while the request is retried on another; a stream is retried only if it failed
-before its first chunk (after that the caller has seen output).
+before its first chunk (after that the caller has seen output). A replica's 429 slows
+it down instead (``backpressure.ReplicaThrottle``: a lower concurrency limit, a pause as
+long as its Retry-After) and costs the request no attempt while the wait budget lasts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.errors import BackendUnavailable
+from orchestrator.models.backpressure import ReplicaThrottle
 from orchestrator.models.protocol import (
     Completion,
     GenerateRequest,
@@ -66,6 +69,7 @@ class ModelPool:
         self._affinity = PrefixAffinity(affinity_capacity)
         self._stats = [ReplicaStats(name=r.name) for r in self.replicas]
         self._down_until = [0.0] * len(self.replicas)
+        self._throttles = [ReplicaThrottle(clock=clock) for _ in self.replicas]
 
     def stats(self) -> list[ReplicaStats]:
         """A snapshot of each replica's counters, in replica order."""
@@ -86,17 +90,19 @@ class ModelPool:
 
     async def generate(self, request: GenerateRequest) -> Completion:
         errors: list[tuple[int, BackendUnavailable]] = []
-        for attempt in range(self.max_attempts):
+        attempt = 0
+        while attempt < self.max_attempts:
             index = await self._route(request, [i for i, _ in errors], attempt)
             stats = self._stats[index]
             stats.outstanding += 1
             try:
-                completion = await self.replicas[index].generate(request)
+                completion = await self._throttles[index].generate(self.replicas[index], request)
             except BackendUnavailable as exc:
                 self._failed(index, exc)
                 if not exc.retryable:
                     raise
                 errors.append((index, exc))
+                attempt += self._throttles[index].attempt_cost(exc)
                 continue
             finally:
                 stats.outstanding -= 1
@@ -106,11 +112,12 @@ class ModelPool:
 
     async def stream(self, request: GenerateRequest) -> AsyncIterator[StreamChunk]:
         errors: list[tuple[int, BackendUnavailable]] = []
-        for attempt in range(self.max_attempts):
+        attempt = 0
+        while attempt < self.max_attempts:
             index = await self._route(request, [i for i, _ in errors], attempt)
             stats = self._stats[index]
             stats.outstanding += 1
-            chunks = self.replicas[index].stream(request)
+            chunks = self._throttles[index].stream(self.replicas[index], request)
             try:
                 try:
                     first = await anext(chunks)
@@ -122,6 +129,7 @@ class ModelPool:
                     if not exc.retryable:
                         raise
                     errors.append((index, exc))
+                    attempt += self._throttles[index].attempt_cost(exc)
                     continue
                 yield first
                 try:

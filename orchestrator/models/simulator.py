@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -49,6 +49,7 @@ from orchestrator.models.protocol import (
     StreamChunk,
     TokenLogprob,
 )
+from orchestrator.models.sim_metrics import SimulatorSnapshot, TokenCounters, render_metrics
 from orchestrator.models.sse import DONE, encode_data
 from orchestrator.testing import count_tokens, split_tokens
 from orchestrator.usage import TokenUsage
@@ -82,6 +83,7 @@ class SimulatorStats:
     prefix_hits: int = 0
     prefill_tokens: int = 0
     in_flight: int = 0
+    tokens: TokenCounters = field(default_factory=TokenCounters)
 
 
 @dataclass
@@ -158,6 +160,7 @@ class SimulatorServer:
                 Route("/health", self._health, methods=["GET"]),
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
             ]
         )
 
@@ -218,6 +221,20 @@ class SimulatorServer:
     async def _health(self, _: Request) -> Response:
         return Response(status_code=200)
 
+    async def _metrics(self, _: Request) -> Response:
+        stats = self.stats
+        snapshot = SimulatorSnapshot(
+            model=self.model,
+            requests=stats.requests,
+            running=stats.in_flight,
+            faults_served=stats.faults_served,
+            aborted_streams=stats.aborted_streams,
+            prefix_hits=stats.prefix_hits,
+            tokens=stats.tokens,
+        )
+        body, content_type = render_metrics(snapshot)
+        return Response(body, media_type=content_type)
+
     async def _models(self, _: Request) -> Response:
         entry = {"id": self.model, "object": "model", "created": 0, "owned_by": "breadth.simulator"}
         return JSONResponse({"object": "list", "data": [entry]})
@@ -258,6 +275,9 @@ class SimulatorServer:
         finally:
             self.stats.in_flight -= 1
         self.stats.completed += 1
+        self.stats.tokens.count(
+            usage.prompt_tokens, usage.completion_tokens, [r.finish_reason for r in replies]
+        )
         body = Completion(
             choices=[
                 Choice(
@@ -303,6 +323,9 @@ class SimulatorServer:
             yield encode_data(DONE)
             finished = True
             self.stats.completed += 1
+            self.stats.tokens.count(
+                usage.prompt_tokens, usage.completion_tokens, [r.finish_reason for r in replies]
+            )
         finally:
             self.stats.in_flight -= 1
             if not finished:

@@ -72,4 +72,10 @@ class Store(Protocol):
         """Remove a job and everything stored under it."""
         ...
 
+    def with_namespace(self, namespace: str) -> Store:
+        """The same store under another namespace (a tenant's), sharing its connection;
+        closing the returned store leaves this one open.
+        """
+        ...
+
     async def aclose(self) -> None: ...

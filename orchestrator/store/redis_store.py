@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from orchestrator.errors import ConfigError, StoreUnavailable
 from orchestrator.events import Event
@@ -27,7 +29,13 @@ CONNECT_TIMEOUT_S = 5.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
-S = TypeVar("S", bound="RedisStore")
+
+
+class _Translates(Protocol):
+    def _unavailable(self, exc: rexc.RedisError) -> StoreUnavailable: ...
+
+
+S = TypeVar("S", bound=_Translates)
 # XREAD's reply (RESP2): [(stream, [(entry id, {field: value})])], bytes unless decoded.
 _StreamReply: TypeAlias = list[
     tuple[bytes | str, list[tuple[bytes | str, dict[bytes | str, bytes | str]]]]
@@ -152,10 +160,12 @@ def describe_redis_error(exc: rexc.RedisError, url: str) -> StoreUnavailable:
     return StoreUnavailable(text)
 
 
-def _translated(
+def translated(
     method: Callable[Concatenate[S, P], Awaitable[R]],
 ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
-    """Run a store method, turning any redis exception into ``StoreUnavailable``."""
+    """Run a method of a Redis-backed object (with ``_unavailable``), turning any redis
+    exception into ``StoreUnavailable``.
+    """
 
     @functools.wraps(method)
     async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -167,7 +177,8 @@ def _translated(
     return wrapper
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
+    """A Redis reply value as text."""
     return value.decode() if isinstance(value, bytes) else value
 
 
@@ -175,11 +186,36 @@ class RedisStore:
     """The ``Store`` protocol on a Redis server; the store owns (and closes) ``client``."""
 
     def __init__(
-        self, client: aioredis.Redis, namespace: str = "breadth", *, url: str | None = None
+        self,
+        client: aioredis.Redis,
+        namespace: str = "breadth",
+        *,
+        url: str | None = None,
+        owns_client: bool = True,
     ) -> None:
         self.namespace = keys.check_namespace(namespace)
         self._client = client
+        self._owns_client = owns_client
         self.url = url or _client_url(client)
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The connection this store uses (the service's queue and tenants share it)."""
+        return self._client
+
+    def with_namespace(self, namespace: str) -> RedisStore:
+        """This store under ``namespace``, on the same connection (which it does not close)."""
+        scoped = RedisStore(self._client, namespace, url=self.url, owns_client=False)
+        scoped._unavailable = self._unavailable  # type: ignore[method-assign]
+        return scoped
+
+    def keep_reconnecting(self, seconds: float = 30.0) -> None:
+        """Retry commands that fail on a lost connection for about ``seconds`` (a Redis
+        restart), with backoff, before they raise ``StoreUnavailable``.
+        """
+        cap = 0.5
+        attempts = max(1, int(seconds / cap) + 4)
+        self._client.set_retry(Retry(ExponentialBackoff(cap=cap, base=0.02), attempts))
 
     @classmethod
     async def connect(cls, url: str, namespace: str = "breadth") -> RedisStore:
@@ -198,11 +234,11 @@ class RedisStore:
     def _unavailable(self, exc: rexc.RedisError) -> StoreUnavailable:
         return describe_redis_error(exc, self.url)
 
-    @_translated
+    @translated
     async def ping(self) -> None:
         await self._client.ping()
 
-    @_translated
+    @translated
     async def put_job(self, job: JobRecord) -> None:
         ns = self.namespace
         async with self._client.pipeline(transaction=True) as pipe:
@@ -210,12 +246,12 @@ class RedisStore:
             pipe.zadd(keys.jobs_index(ns), {job.id: job.created_at})
             await pipe.execute()
 
-    @_translated
+    @translated
     async def get_job(self, job_id: str) -> JobRecord | None:
         raw = await self._client.get(keys.job(self.namespace, job_id))
         return None if raw is None else JobRecord.model_validate_json(raw)
 
-    @_translated
+    @translated
     async def list_jobs(self, limit: int = 20) -> list[JobRecord]:
         if limit <= 0:
             return []
@@ -225,41 +261,41 @@ class RedisStore:
         )
         if not ids:
             return []
-        raws = await self._client.mget([keys.job(ns, _text(i)) for i in ids])
+        raws = await self._client.mget([keys.job(ns, text(i)) for i in ids])
         return [JobRecord.model_validate_json(raw) for raw in raws if raw is not None]
 
-    @_translated
+    @translated
     async def put_result(self, job_id: str, key: str, result: TaskResult) -> None:
         await self._client.hset(keys.results(self.namespace, job_id), key, result.model_dump_json())
 
-    @_translated
+    @translated
     async def get_result(self, job_id: str, key: str) -> TaskResult | None:
         raw = await self._client.hget(keys.results(self.namespace, job_id), key)
         return None if raw is None else TaskResult.model_validate_json(raw)
 
-    @_translated
+    @translated
     async def list_results(self, job_id: str) -> dict[str, TaskResult]:
         raw = await self._client.hgetall(keys.results(self.namespace, job_id))
-        return {_text(k): TaskResult.model_validate_json(v) for k, v in raw.items()}
+        return {text(k): TaskResult.model_validate_json(v) for k, v in raw.items()}
 
-    @_translated
+    @translated
     async def put_artifact(self, job_id: str, name: str, value: str) -> None:
         await self._client.hset(keys.artifacts(self.namespace, job_id), name, value)
 
-    @_translated
+    @translated
     async def get_artifact(self, job_id: str, name: str) -> str | None:
         raw = await self._client.hget(keys.artifacts(self.namespace, job_id), name)
-        return None if raw is None else _text(raw)
+        return None if raw is None else text(raw)
 
-    @_translated
+    @translated
     async def append_event(self, event: Event) -> str:
         stream_id = await self._client.xadd(
             keys.events(self.namespace, event.job_id),
             {keys.EVENT_FIELD: event.model_dump_json()},
         )
-        return _text(stream_id)
+        return text(stream_id)
 
-    @_translated
+    @translated
     async def read_events(
         self, job_id: str, after: str = "0", *, count: int = 1000, block_ms: int | None = None
     ) -> list[tuple[str, Event]]:
@@ -272,37 +308,38 @@ class RedisStore:
         for _name, entries in reply or []:
             for stream_id, fields in entries:
                 raw = fields.get(keys.EVENT_FIELD.encode()) or fields[keys.EVENT_FIELD]
-                events.append((_text(stream_id), Event.model_validate_json(raw)))
+                events.append((text(stream_id), Event.model_validate_json(raw)))
         return events
 
-    @_translated
+    @translated
     async def put_call(self, job_id: str, key: str, value: str) -> None:
         await self._client.hset(keys.calls(self.namespace, job_id), key, value)
 
-    @_translated
+    @translated
     async def get_call(self, job_id: str, key: str) -> str | None:
         raw = await self._client.hget(keys.calls(self.namespace, job_id), key)
-        return None if raw is None else _text(raw)
+        return None if raw is None else text(raw)
 
-    @_translated
+    @translated
     async def get_cached(self, key: str) -> str | None:
         raw = await self._client.get(keys.cache_entry(self.namespace, key))
-        return None if raw is None else _text(raw)
+        return None if raw is None else text(raw)
 
-    @_translated
+    @translated
     async def put_cached(self, key: str, value: str) -> None:
         await self._client.set(keys.cache_entry(self.namespace, key), value)
 
-    @_translated
+    @translated
     async def delete_job(self, job_id: str) -> None:
         ns = self.namespace
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(*keys.job_keys(ns, job_id))
+            pipe.delete(*keys.job_keys(ns, job_id), keys.cancel(ns, job_id))
             pipe.zrem(keys.jobs_index(ns), job_id)
             await pipe.execute()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
 
 
 def _client_url(client: aioredis.Redis) -> str:
