@@ -10,7 +10,7 @@ rebuilds a job's context from its ``JobRef`` with ``rebuild_context``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -264,9 +264,6 @@ class Runtime:
         models = (
             replay_models(spec) if replaying else job_models(spec, self.model, tracing=self.tracing)
         )
-        tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        if self.tracing is not None:
-            tracing = self.tracing.job(record.id, spec.name, record.request.graph)
         corpus = record.request.corpus or self.settings.corpus
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -278,7 +275,7 @@ class Runtime:
                 ctx = await self.job_context(record, spec, models, sink, tools)
                 register_live(ctx)
                 try:
-                    with tracing:
+                    async with self._job_span(record, spec.name):
                         return await run_job(record, ctx, released=released)
                 finally:
                     unregister_live(record.id)
@@ -292,6 +289,24 @@ class Runtime:
             # The graph's own model pools belong to this job; the default model to the runtime.
             for replica in {id(m): m for m in models.values() if m is not self.model}.values():
                 await replica.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _job_span(self, record: JobRecord, graph_name: str) -> AsyncIterator[None]:
+        """The job's span (when tracing), continuing the job's trace; a job without a trace
+        context yet keeps this run's, so every later run joins the same trace."""
+        if self.tracing is None:
+            yield
+            return
+        with self.tracing.job(
+            record.id, graph_name, record.request.graph, parent=record.traceparent
+        ) as span:
+            if record.traceparent is None:
+                from orchestrator.tracing import traceparent_of
+
+                record.traceparent = traceparent_of(span)
+                if record.traceparent is not None:
+                    await self.store.put_job(record)
+            yield
 
     async def research(
         self,

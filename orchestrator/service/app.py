@@ -24,6 +24,7 @@ from orchestrator.app import Runtime
 from orchestrator.service import routes_graphs, routes_health, routes_jobs
 from orchestrator.service.problems import install_problem_handlers, problem_response
 from orchestrator.service.state import ServiceConfig, ServiceState
+from orchestrator.service.tracing import ServerSpans
 from orchestrator.worker import Worker
 
 log = logging.getLogger("breadth.service")
@@ -68,6 +69,7 @@ def create_app(config: ServiceConfig, *, runtime: Runtime | None = None) -> Fast
     )
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(ServerSpans)
     for router in ROUTERS:
         app.include_router(router)
     return app

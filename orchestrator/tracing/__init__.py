@@ -18,13 +18,14 @@ Needs the ``otel`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import MissingExtra
 
 try:
+    from opentelemetry import trace
     from opentelemetry.trace import Span, TracerProvider
 except ImportError:  # pragma: no cover - the otel extra is part of the dev install
     raise MissingExtra("tracing (--otlp-endpoint)", "otel") from None
@@ -44,6 +45,7 @@ from orchestrator.tracing.export import (
 )
 from orchestrator.tracing.merge import job_scope
 from orchestrator.tracing.ops import instrument_ops
+from orchestrator.tracing.propagation import extract_context, server_span, traceparent_of
 from orchestrator.tracing.replica import InstrumentedReplica, instrument_model
 from orchestrator.tracing.spans import failing_span, span, tracer_of
 from orchestrator.tracing.tools import ToolSpans
@@ -86,9 +88,17 @@ class Tracing:
         return ToolSpans(tracer_provider=self.tracer_provider, conventions=self.conventions)
 
     @contextmanager
-    def job(self, job_id: str, graph_name: str, graph_ref: str | None = None) -> Iterator[Span]:
-        """The job's ``invoke_workflow {graph}`` span, current inside; it collects the
-        job's task spans for the nodes that merge them."""
+    def job(
+        self,
+        job_id: str,
+        graph_name: str,
+        graph_ref: str | None = None,
+        *,
+        parent: str | None = None,
+    ) -> Iterator[Span]:
+        """The job's ``invoke_workflow {graph}`` span, current inside, continuing the trace
+        context ``parent`` (a W3C traceparent) if given; it collects the job's task spans
+        for the nodes that merge them."""
         attributes = {
             semconv.OPERATION: semconv.INVOKE_WORKFLOW,
             semconv.WORKFLOW_NAME: graph_name,
@@ -96,8 +106,25 @@ class Tracing:
             "breadth.graph": graph_ref,
         }
         name = f"invoke_workflow {graph_name}"
-        with failing_span(self._tracer, name, attributes) as current, job_scope():
+        context = extract_context(parent)
+        with (
+            failing_span(self._tracer, name, attributes, context=context) as current,
+            job_scope(),
+        ):
             yield current
+
+    @contextmanager
+    def server(
+        self, method: str, path: str, headers: Mapping[str, str]
+    ) -> Iterator[Callable[[str, int], None]]:
+        """A SERVER span around one HTTP request, continuing the caller's trace context
+        (``traceparent`` among ``headers``); it yields ``finish(route, status)``."""
+        with server_span(self._tracer, method, path, headers) as finish:
+            yield finish
+
+    def current_traceparent(self) -> str | None:
+        """The W3C traceparent of the span current here (None: no valid span)."""
+        return traceparent_of(trace.get_current_span())
 
     def shutdown(self) -> None:
         """Flush and stop the provider this object built (``open_tracing``), if any."""
@@ -127,6 +154,7 @@ __all__ = [
     "instrument_ops",
     "open_tracing",
     "span",
+    "traceparent_of",
     "traces_endpoint",
     "traces_url",
 ]
