@@ -214,7 +214,7 @@ async def run_cumulative(
     answer: str | None = reported if ready and params.inner is None else None
     if answer is None and run.stop is None:
         try:
-            answer = await run.final_answer()
+            answer = (await run.final_answer()).strip() or None
         except BudgetExceeded as exc:
             run.stop = exc
     if answer is None:

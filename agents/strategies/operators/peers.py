@@ -45,7 +45,7 @@ class PeersParams(BaseModel):
 
     n: int = Field(default=4, ge=2, le=32, description="Reasoning paths run in parallel.")
     interval: int = Field(
-        default=256, ge=8, le=8192, description="Tokens each path writes between exchanges."
+        default=256, ge=1, le=8192, description="Tokens each path writes between exchanges."
     )
     exchanges: int = Field(
         default=2, ge=1, le=16, description="Summary exchanges before the paths run to the end."

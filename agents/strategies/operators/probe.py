@@ -45,7 +45,7 @@ class ProbeParams(BaseModel):
 
     n: int = Field(default=8, ge=2, le=64, description="Branches (width).")
     interval: int = Field(
-        default=256, ge=4, le=8192, description="Tokens each branch writes between probes."
+        default=256, ge=1, le=8192, description="Tokens each branch writes between probes."
     )
     max_probes: int = Field(
         default=8, ge=1, le=64, description="Probes at most; then the survivors run to the end."
@@ -128,15 +128,15 @@ class _Probe:
         return (await self.probe_one(index),)
 
     async def probe(self) -> dict[int, str | None] | None:
-        """Every live branch's current answer (None when the budget stopped the probes)."""
+        """Every live branch's current answer (None when the budget stopped a probe)."""
         answers, stop = await gather_within_budget([self._probed(i) for i in self.live])
+        done = {i: a[0] for i, a in zip(self.live, answers, strict=True) if a is not None}
+        # Anytime: the probes that came back before the budget stop still count.
+        self.latest.update(done)
         if stop is not None:
             self.stop = self.stop or stop
             return None
-        pairs = zip(self.live, answers, strict=True)
-        probed = {i: a[0] if a is not None else None for i, a in pairs}
-        self.latest.update(probed)
-        return probed
+        return done
 
     def final_answers(self) -> list[str | None]:
         """The live branches' answers: a finished branch's own, else its latest probe."""

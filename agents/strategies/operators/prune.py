@@ -65,7 +65,7 @@ class PruneParams(BaseModel):
 
     n: int = Field(default=8, ge=2, le=64, description="Traces started.")
     prefix_tokens: int = Field(
-        default=256, ge=4, le=8192, description="Tokens a trace writes before it is compared."
+        default=256, ge=1, le=8192, description="Tokens a trace writes before it is compared."
     )
     similarity: Literal["judge", "answer", "text"] = Field(
         default="judge",
