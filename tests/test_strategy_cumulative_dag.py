@@ -51,6 +51,8 @@ def test_render_numbers_items_with_their_sources() -> None:
         "Proposition 1 (from 0): 2+2 is 4",
     ]
     assert dag.render(limit=5).splitlines()[1].endswith("2+2 …")
+    # A text exactly at the limit is shown whole.
+    assert dag.render(limit=8).splitlines()[1].endswith("): 2+2 is 4")
     dag.reject("2+2 is 5")
     assert dag.rejected == ["2+2 is 5"]
     assert dag.to_details() == [{"id": 1, "sources": [0], "depth": 1, "text": "2+2 is 4"}]

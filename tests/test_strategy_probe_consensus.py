@@ -93,6 +93,13 @@ def test_min_branches_stay_live_longest_streak_pruned_first() -> None:
     assert decision.prune == (2, 3)
 
 
+def test_nothing_is_pruned_when_fewer_than_min_branches_are_live() -> None:
+    c = controller(patience=9, warmup=0, deviation=1, min_branches=3)
+    assert c.observe({0: "4", 1: "9"}).prune == ()
+    # Exactly min_branches live: still nothing to prune.
+    assert c.observe({0: "4", 1: "4", 2: "9"}).prune == ()
+
+
 def test_no_pruning_when_stopping_or_when_turned_off() -> None:
     stopping = controller(patience=1, warmup=0, deviation=1)
     assert stopping.observe({0: "4", 1: "4", 2: "9"}).prune == ()
