@@ -147,3 +147,27 @@ def test_bad_params_are_named(raw: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_params(PROBE, raw, where="node 'probe'")
     assert named in str(info.value)
+
+
+async def test_probe_composes_as_the_inner_strategy_of_another_operator() -> None:
+    counter = itertools.count()
+
+    def script(request: GenerateRequest, _: int) -> str:
+        if last_user(request) == PROBE_PROMPT:
+            return "answer 4"
+        if own_text(request) is not None:
+            return "think " * 10 + "answer 4"
+        return f"br{next(counter)} " + "think " * 10 + "answer 4"
+
+    model = ScriptedModel(script)
+    ctx, _ = make_context(model)
+    debate = STRATEGIES["debate"]
+    inner = {
+        "op": "probe",
+        "params": {"n": 2, "interval": 3, "patience": 1, "extract": "last_number"},
+    }
+    params = parse_params(debate, {"agents": 2, "rounds": 1, "inner": inner}, where="test")
+    outcome = await debate.run(Branches(ctx, AgentSpec()), params, QUESTION)
+    assert outcome.answer == "4"
+    # Each of the two debaters ran a probe of two streamed branches, each probed once.
+    assert sum(last_user(c) == PROBE_PROMPT for c in model.calls) == 4

@@ -38,7 +38,7 @@ from orchestrator import BudgetExceeded, ChatMessage, InnerOp, ModelOutputError,
 PROPOSAL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "proposition": {"type": "string", "minLength": 1, "maxLength": 600},
+        "proposition": {"type": "string", "minLength": 1, "maxLength": 240},
         "from": {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 8},
     },
     "required": ["proposition", "from"],
@@ -47,7 +47,7 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "reason": {"type": "string", "maxLength": 160},
+        "reason": {"type": "string", "maxLength": 120},
         "valid": {"type": "boolean"},
     },
     "required": ["reason", "valid"],
@@ -56,9 +56,9 @@ VERDICT_SCHEMA: dict[str, Any] = {
 REPORT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "reason": {"type": "string", "maxLength": 160},
+        "reason": {"type": "string", "maxLength": 120},
         "ready": {"type": "boolean"},
-        "answer": {"type": "string", "maxLength": 400},
+        "answer": {"type": "string", "maxLength": 200},
     },
     "required": ["reason", "ready", "answer"],
 }

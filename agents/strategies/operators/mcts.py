@@ -15,9 +15,10 @@ those use a trained process reward model or a policy's own rollouts to the end t
 a node; here a node's value is an LLM evaluator's verdict on the partial solution (as
 in Tree-of-Thoughts' value prompt), so it runs on any stock server without a reward
 model — a full rollout per node would multiply the cost by the depth. DPTS's own
-parallelism (a streamlined KV cache, switching between exploring and exploiting) needs
-engine control a stock server does not give; parallel rollouts with virtual loss are
-the portable equivalent.
+parallelism (its Parallelism Streamline: fine-grained KV-cache management of arbitrary
+paths in one batch) needs engine control a stock server does not give, so parallel
+rollouts under virtual loss are the portable equivalent; its Search and Transition
+Mechanism (early stop of weak paths, deep seek of strong ones) is approximated by UCT.
 """
 
 from __future__ import annotations
