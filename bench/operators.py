@@ -112,6 +112,61 @@ CONFIGS = [
     Config("skeleton 4 points", "skeleton", {"max_points": 4}),
     Config("compile 3 solve calls, joiner, no replan", "compile", {"max_replans": 0}),
     Config("spawn_join 1 block x 3 paths", "spawn_join", {"max_paths": 3, "max_blocks": 1}),
+    Config(
+        "aggregate RSA population=4 subset=3 rounds=2, stop_entropy 0.5",
+        "aggregate",
+        {"population": 4, "subset": 3, "rounds": 2, "stop_entropy": 0.5, **_LAST},
+    ),
+    Config(
+        "debate 3 agents x 3 rounds, stop_entropy 0.6",
+        "debate",
+        {"agents": 3, "rounds": 3, "stop_entropy": 0.6, **_LAST},
+    ),
+    Config(
+        "moa 3 layers x 3 proposers, stop_entropy 0.6",
+        "moa",
+        {"layers": 3, "width": 3, "stop_entropy": 0.6, **_LAST},
+    ),
+    Config(
+        "mcts 4 iterations x 2 rollouts, k=2, depth 2 (value labels)",
+        "mcts",
+        {"iterations": 4, "parallel": 2, "k": 2, "depth": 2},
+    ),
+    Config(
+        "prune n=8, judge after 12 tokens",
+        "prune",
+        {"n": 8, "prefix_tokens": 12, **_LAST},
+    ),
+    Config(
+        "prune n=8, judge after 12 tokens, 2 kept per cluster",
+        "prune",
+        {"n": 8, "prefix_tokens": 12, "keep_per_cluster": 2, **_LAST},
+    ),
+    Config(
+        "probe n=8, every 12 tokens, patience 2, pruning after 2 probes",
+        "probe",
+        {"n": 8, "interval": 12, "max_probes": 3, "warmup": 2, "min_branches": 4, **_LAST},
+    ),
+    Config(
+        "probe n=8, every 16 tokens, patience 2, share 0.6, no pruning",
+        "probe",
+        {"n": 8, "interval": 16, "max_probes": 2, "min_share": 0.6, "prune": False, **_LAST},
+    ),
+    Config(
+        "cumulative 2 proposals x 3 rounds, 1 verifier vote",
+        "cumulative",
+        {"proposals": 2, "rounds": 3, "votes": 1},
+    ),
+    Config(
+        "peers n=8, 1 exchange after 12 tokens, k=3 dispersed",
+        "peers",
+        {"n": 8, "interval": 12, "exchanges": 1, "k": 3, **_LAST},
+    ),
+    Config(
+        "peers n=8, 1 exchange after 24 tokens, k=3 hybrid",
+        "peers",
+        {"n": 8, "interval": 24, "exchanges": 1, "k": 3, "routing": "hybrid", **_LAST},
+    ),
 ]
 
 

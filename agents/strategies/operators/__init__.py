@@ -2,9 +2,14 @@
 
 from agents.strategies.operators.aggregation import AGGREGATE, MOA
 from agents.strategies.operators.compiler import COMPILE
+from agents.strategies.operators.cumulative import CUMULATIVE
 from agents.strategies.operators.debate import DEBATE, RECONCILE
 from agents.strategies.operators.got import GOT
 from agents.strategies.operators.judges import BEST_OF_N, UNIVERSAL_VOTE
+from agents.strategies.operators.mcts import MCTS
+from agents.strategies.operators.peers import PEERS
+from agents.strategies.operators.probe import PROBE
+from agents.strategies.operators.prune import PRUNE
 from agents.strategies.operators.skeleton import SKELETON
 from agents.strategies.operators.spawn import SPAWN_JOIN
 from agents.strategies.operators.tournament import TOURNAMENT
@@ -28,6 +33,11 @@ STRATEGIES: dict[str, StrategyDef] = {
         SKELETON,
         COMPILE,
         SPAWN_JOIN,
+        MCTS,
+        PRUNE,
+        PROBE,
+        CUMULATIVE,
+        PEERS,
     )
 }
 
