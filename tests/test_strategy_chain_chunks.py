@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -53,11 +54,11 @@ def test_a_word_longer_than_a_chunk_is_cut_at_the_limit() -> None:
 def test_overlap_repeats_the_end_of_a_chunk_at_a_word_start() -> None:
     text = " ".join(f"w{i:02d}" for i in range(20))  # 79 characters
     chunks = split_chunks(text, 24, overlap_chars=8)
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         assert second.split()[0] == first.split()[-1]
     assert chunks[-1].endswith("w19")
     plain = split_chunks(text, 24)
-    for first, second in zip(plain, plain[1:], strict=False):
+    for first, second in itertools.pairwise(plain):
         assert not set(first.split()) & set(second.split())
 
 
