@@ -246,6 +246,8 @@ async def run_config(
         "wall_s_per_question": round(wall / questions, 4),
         "params": config.params,
     }
+    if config.document:
+        row["document"] = config.document
     if first_error is not None:
         row["first_error"] = first_error
     return row
@@ -270,7 +272,11 @@ PROFILE_HEADER = (
 
 
 def profile_rows(rows: Sequence[dict[str, Any]], world: World) -> list[dict[str, Any]]:
-    """The measured rows in the profile format ``auto`` reads (auto's own rows left out)."""
+    """The measured rows in the profile format ``auto`` reads.
+
+    Left out: ``auto``'s own rows, rows with errors, and rows that answered from a long
+    input (``chain_of_agents``), which a plain question does not have.
+    """
     return [
         {
             "operator": row["operator"],
@@ -286,7 +292,7 @@ def profile_rows(rows: Sequence[dict[str, Any]], world: World) -> list[dict[str,
             "task_family": "math",
         }
         for row in rows
-        if row["operator"] != "auto" and row["errors"] == 0
+        if row["operator"] != "auto" and row["errors"] == 0 and not row.get("document")
     ]
 
 

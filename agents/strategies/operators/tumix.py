@@ -64,7 +64,10 @@ class TumixParams(BaseModel):
     copies: int = Field(default=1, ge=1, le=8, description="Times each agent takes part.")
     rounds: int = Field(default=3, ge=1, le=10, description="Most rounds, the first included.")
     min_rounds: int = Field(
-        default=2, ge=1, le=10, description="Rounds before the judge may stop the refinement."
+        default=2,
+        ge=1,
+        le=10,
+        description="Rounds before the judge may stop the refinement (at most rounds).",
     )
     early_stop: bool = Field(default=True, description="Ask the judge whether to stop.")
     judge: str | None = Field(
@@ -94,7 +97,7 @@ class TumixParams(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> TumixParams:
         check_extraction(self.extract, pattern=self.pattern, field=self.field)
-        if self.min_rounds > self.rounds:
+        if "min_rounds" in self.model_fields_set and self.min_rounds > self.rounds:
             raise ValueError(f"min_rounds ({self.min_rounds}) must be <= rounds ({self.rounds})")
         if self.judge is not None and not self.early_stop:
             raise ValueError(f"judge {self.judge!r} is only used with early_stop: true")
