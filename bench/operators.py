@@ -4,13 +4,18 @@ Every operator listed in ``agents.strategies.operators.STRATEGIES`` runs once pe
 question through its real op code (``defn.run`` with ``Branches``, all its branches
 concurrent), against ``noisy_solver.NoisySolver``, whose rules are in that module.
 
-Prints one JSON line per operator configuration (accuracy, samples, requests and tokens
-per question), then one line per check of issue 3 (``vote`` at N=16 >= 0.90 accuracy;
-adaptive ``vote`` >= 40 % fewer samples than fixed N=16 at <= 1 point lower accuracy),
-and writes them all to ``bench/results/operators.json``.
+Prints one JSON line per operator configuration (accuracy with its 95 % Wilson interval,
+samples, requests, tokens and wall time per question), then one line per check of issue 3
+(``vote`` at N=16 >= 0.90 accuracy; adaptive ``vote`` >= 40 % fewer samples than fixed
+N=16 at <= 1 point lower accuracy), and writes them all to ``bench/results/operators.json``.
+``--profiles PATH`` also writes the rows as the accuracy/cost profiles ``auto`` reads (the
+packaged ``agents/strategies/auto_profiles.jsonl`` is such a file); ``--latency-ms`` makes
+every model request take that long, so the wall time per question counts the model calls
+on its critical path.
 
     python bench/operators.py --questions 500
     python bench/operators.py --questions 200 --only debate,reconcile --p-judge 0.9
+    python bench/operators.py --latency-ms 20 --concurrency 50 --profiles /tmp/profiles.jsonl
 """
 
 from __future__ import annotations
