@@ -9,9 +9,10 @@ branches → stopped, promising → deepened with follow-up sub-questions, which
 once and get the branch's findings as context. Follow-ups too similar to a question
 already asked are dropped. The tree stops growing at ``max_depth``, ``max_nodes``
 (and the job's ``max_tasks``), when the token budget is spent, or when less than
-``reserve_s`` is left before the deadline. It writes ``plan``, ``results`` and
-``stopped_by`` as the ``research`` op does, so ``synthesize`` writes the report, and the
-tree itself under ``research_tree``.
+``reserve_s`` is left before the deadline; ``stopped_by`` names the job budget that kept a
+promising branch from growing (``max_tasks``, ``max_tokens``, ``deadline_s``). It writes
+``plan``, ``results`` and ``stopped_by`` as the ``research`` op does, so ``synthesize``
+writes the report, and the tree itself under ``research_tree``.
 
 Where ours differs, and why: FlashResearch also speculatively starts deeper work before
 a branch is judged and cancels it on a bad verdict; here a branch is judged once its
@@ -134,6 +135,8 @@ class _Grower:
         self.defaults = defaults
         max_tasks = ctx.budget.budgets.max_tasks
         limit = min(params.max_nodes, max_tasks) if max_tasks else params.max_nodes
+        # The job's max_tasks, not the node's max_nodes, is what bounds the tree.
+        self.capped_by_tasks = limit < params.max_nodes
         self.tree = ResearchTree(limit, params.redundancy)
         self.specs: dict[str, TaskSpec] = {}
         self.results: dict[str, TaskResult] = {}
@@ -244,8 +247,9 @@ class _Grower:
             self.stopped_by = self.stopped_by or exc.budget
             node.action, node.reason = "keep", f"not judged: budget {exc.budget!r} reached"
             return
+        verdict = parse_verdict(reply)
         decision = decide(
-            parse_verdict(reply),
+            verdict,
             depth=node.depth,
             max_depth=self.params.max_depth,
             room=min(self.params.max_children, self.tree.room),
@@ -253,6 +257,16 @@ class _Grower:
             reserve_s=self.params.reserve_s,
         )
         node.action, node.reason = decision.action, decision.reason
+        wanted = min(self.params.max_children, len(verdict.follow_ups)) if verdict else 0
+        if decision.limited_by == "reserve":
+            self.stopped_by = self.stopped_by or "deadline_s"
+        elif (
+            self.capped_by_tasks
+            and (decision.action == "deepen" or decision.limited_by == "room")
+            and len(decision.follow_ups) < wanted
+        ):
+            # Fewer follow-ups than asked for fitted: the job's max_tasks cut the tree.
+            self.stopped_by = self.stopped_by or "max_tasks"
         started = []
         for follow_up in decision.follow_ups:
             child = self.tree.add_child(node.id, follow_up)

@@ -94,13 +94,18 @@ def parse_verdict(text: str) -> Verdict | None:
     return verdict.model_copy(update={"follow_ups": [q for q in ups if q]})
 
 
+Limit = Literal["depth", "room", "reserve"]
+
+
 @dataclass(frozen=True)
 class Decision:
-    """What to do with a finished branch, why, and the follow-ups to start."""
+    """What to do with a finished branch, why, the follow-ups to start, and the limit that
+    kept a promising branch from deepening (if one did)."""
 
     action: Action
     reason: str
     follow_ups: tuple[str, ...] = ()
+    limited_by: Limit | None = None
 
 
 def decide(
@@ -128,12 +133,13 @@ def decide(
     if not verdict.promising or not verdict.follow_ups:
         return Decision("keep", why or "not worth deepening")
     if depth >= max_depth:
-        return Decision("keep", f"promising, but at the depth limit ({max_depth})")
+        return Decision("keep", f"promising, but at the depth limit ({max_depth})", (), "depth")
     if room <= 0:
-        return Decision("keep", "promising, but the tree has no room for more nodes")
+        return Decision("keep", "promising, but the tree has no room for more nodes", (), "room")
     if time_left is not None and time_left <= reserve_s:
+        left = max(0.0, time_left)
         return Decision(
-            "keep", f"promising, but {max(0.0, time_left):.0f} s left is the reserve for the report"
+            "keep", f"promising, but {left:.0f} s left is the reserve for the report", (), "reserve"
         )
     return Decision("deepen", why or "promising", tuple(verdict.follow_ups[:room]))
 

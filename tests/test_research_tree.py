@@ -213,14 +213,18 @@ async def test_depth_nodes_and_the_deadline_reserve_stop_the_growth() -> None:
     assert list(nodes(update)) == ["q"]
     assert "depth limit" in nodes(update)["q"]["reason"]
 
+    assert update["stopped_by"] is None  # the node's own limits are not job budgets
+
     ctx = context(ScriptedModel(script), Budgets(deadline_s=100))
     update = await grow(ctx, {}, reserve_s=1000)
     assert list(nodes(update)) == ["q"]
     assert "reserve" in nodes(update)["q"]["reason"]
+    assert update["stopped_by"] == "deadline_s"
 
     ctx = context(ScriptedModel(script), Budgets(max_tasks=2))
     update = await grow(ctx, {}, max_nodes=10, redundancy=1.0)
     assert len(nodes(update)) == 2
+    assert update["stopped_by"] == "max_tasks"
 
 
 class _Deeper(dict[str, dict[str, Any]]):

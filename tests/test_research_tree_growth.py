@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,17 @@ def test_off_topic_is_pruned_and_redundant_is_stopped() -> None:
         ).reason
         == "redundant"
     )
+
+
+def test_the_limit_that_kept_a_promising_branch_is_named() -> None:
+    settings: dict[str, Any] = {"depth": 1, "max_depth": 2, "room": 5, "time_left": None}
+    assert decide(PROMISING, **{**settings, "depth": 2}, reserve_s=0).limited_by == "depth"
+    assert decide(PROMISING, **{**settings, "room": 0}, reserve_s=0).limited_by == "room"
+    assert decide(PROMISING, **{**settings, "time_left": 5.0}, reserve_s=5).limited_by == (
+        "reserve"
+    )
+    assert decide(PROMISING, **settings, reserve_s=0).limited_by is None
+    assert decide(Verdict(), **settings, reserve_s=0).limited_by is None
 
 
 def test_promising_branches_are_deepened_within_depth_room_and_time() -> None:
