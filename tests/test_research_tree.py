@@ -226,6 +226,13 @@ async def test_depth_nodes_and_the_deadline_reserve_stop_the_growth() -> None:
     assert len(nodes(update)) == 2
     assert update["stopped_by"] == "max_tasks"
 
+    # A cap that no promising branch ran into stopped nothing.
+    quiet = Script({"How does CPython manage memory?": verdict(relevant=True)})
+    quiet.verdicts["How does CPython manage memory?"]["follow_ups"] = ["Ignored follow-up?"]
+    ctx = context(ScriptedModel(quiet), Budgets(max_tasks=1))
+    update = await grow(ctx, {}, max_nodes=10)
+    assert nodes(update)["q"]["action"] == "keep" and update["stopped_by"] is None
+
 
 class _Deeper(dict[str, dict[str, Any]]):
     """Every branch is promising, with two follow-ups of its own (new words each time)."""
