@@ -48,6 +48,20 @@ from what its prompt asks (the cue in brackets):
   probability ``p_judge``. A Cumulative Reasoning reporter (a ``ready`` field) picks among
   the numbered propositions it is shown like an aggregator; verifiers (a boolean
   ``valid``) read the quality of the last answer stated, the proposition under check.
+- Atom of Thoughts: a decomposition (a ``subquestions`` schema) has two independent parts
+  and a third that needs them; a part ("Answer only this sub-question") gets a sub-result
+  that says nothing about the final answer; the contraction ("Rewrite the problem")
+  restates the question. So the contracted question is answered afresh: the model gives
+  decomposition no advantage it cannot measure.
+- Chain of Agents: the long input is ``document(k)``, k sources each stating a fresh
+  answer (as noisy as the solver); a worker ("Write down, briefly") restates what its
+  chunk states (or NOTHING RELEVANT), a summary link ("Rewrite the summary") keeps every
+  value stated so far, and the manager answers under the answer rule (it follows the
+  evidence's plurality with probability ``p_follow``).
+- Sparse MoA: a ``selected`` list picks that many shown responses, one by one as a judge
+  does; a moderator's ``stop`` is a quality reading of the last answer shown.
+- TUMIX: a tool agent's step (a ``calls`` schema) calls the first tool with the question
+  while it has no tool results, then answers under the answer rule with them in view.
 
 JSON-schema requests get schema-following JSON, filled by field name and type. A question
 counts as right when the last answer the operator's answer states ("answer is X",
@@ -218,6 +232,20 @@ class NoisySolver:
         if "giving the skeleton" in lowered:
             count = min(len(_POINTS), self.limit(last, len(_POINTS)))
             return ScriptedReply("\n".join(f"{i}. {p}" for i, p in enumerate(_POINTS[:count], 1)))
+        if "answer only this sub-question" in lowered:
+            return ScriptedReply(f"This part works out to {self.rng.randint(2, 99)}.")
+        if "rewrite the problem as one new" in lowered:
+            return ScriptedReply(f"{self.world.question(self.q)} (its parts are solved)")
+        if "write down, briefly, everything in this part" in lowered:
+            chunk = last.split("Part ", 2)[-1]
+            values = stated(chunk)
+            if not values:
+                return ScriptedReply("NOTHING RELEVANT")
+            return ScriptedReply(" ".join(f"This part says the answer is {v}." for v in values))
+        if "rewrite the summary" in lowered:
+            return ScriptedReply(
+                "Evidence so far: " + "; ".join(f"the answer is {v}" for v in seen) + "."
+            )
         if "work out only path" in lowered:
             return ScriptedReply(f"Working this path out, the answer is {self.follow(seen)}.")
         if "every path of your parallel block" in lowered:
@@ -338,8 +366,16 @@ class NoisySolver:
             answer = seen[-1] if seen else self.fresh()
         for name, spec in props.items():
             kind = spec.get("type")
-            if name in ("reason", "thought", "explanation"):
+            if name == "subquestions":
+                out[name] = self.subquestions(int(spec.get("maxItems", 3)))
+            elif name == "selected":
+                out[name] = self.selection(labelled(prompt), int(spec.get("maxItems", 1)))
+            elif name == "calls":
+                out[name], answer = self.tool_step(prompt, spec, seen)
+            elif name in ("reason", "thought", "explanation"):
                 out[name] = "Checked the reasoning against the question."
+            elif name == "answer" and "calls" in props:
+                out[name] = f"the answer is {answer}" if answer else ""
             elif name == "answer":
                 out[name] = f"the answer is {answer}"
             elif name == "same":
@@ -401,6 +437,46 @@ class NoisySolver:
                 for _ in range(count)
             ]
         return list(_POINTS[: min(count, len(_POINTS))])
+
+    def subquestions(self, most: int) -> list[dict[str, Any]]:
+        """Atom of Thoughts' decomposition: independent parts, then one that needs them."""
+        parts = max(1, min(2, most - 1))
+        atoms: list[dict[str, Any]] = [
+            {"question": f"What is part {i} of question #{self.q}?", "depends_on": []}
+            for i in range(1, parts + 1)
+        ]
+        needs = list(range(1, parts + 1))
+        atoms.append({"question": f"Combine the parts of #{self.q}.", "depends_on": needs})
+        return atoms
+
+    def selection(self, blocks: dict[str, int | None], k: int) -> list[int]:
+        """Sparse MoA's judge: ``k`` picks among the shown responses, one at a time."""
+        labels = list(blocks)
+        chosen: list[int] = []
+        while labels and len(chosen) < k:
+            index = self.pick([blocks[label] for label in labels])
+            chosen.append(int(labels.pop(index)))
+        return chosen or [1]
+
+    def tool_step(
+        self, prompt: str, spec: dict[str, Any], seen: Sequence[int]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A TUMIX tool agent's step: call the first tool, or answer once results are in."""
+        options = spec.get("items", {}).get("anyOf", [])
+        if options and int(spec.get("maxItems", 0)) > 0 and "Tool results:" not in prompt:
+            tool = options[0]["properties"]["tool"]["enum"][0]
+            props = options[0]["properties"]["args"].get("properties", {})
+            arg = next(iter(props), "question")
+            return [{"tool": tool, "args": {arg: self.world.question(self.q)}}], 0
+        return [], self.follow(seen)
+
+    def document(self, sources: int) -> str:
+        """Chain of Agents' long input: ``sources`` paragraphs, each stating a fresh answer."""
+        filler = " ".join(f"Background sentence {k} about #{self.q}." for k in range(6))
+        return "\n\n".join(
+            f"Source {k}: {filler} This source says the answer is {self.fresh()}."
+            for k in range(1, sources + 1)
+        )
 
     def tools(self) -> ToolRegistry:
         """The ``solve`` tool of ``compile``: a fresh answer to the question it is given."""
