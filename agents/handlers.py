@@ -52,6 +52,11 @@ class ResearchTask(_TaskParams):
     result_chars: int = Field(default=1500, ge=200, le=20_000)
     first_search: bool = True
     answer_with: InnerOp | None = None
+    context: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Findings the task builds on (e.g. its parent branch's in a research tree).",
+    )
 
 
 class ToolTask(_TaskParams):
@@ -117,7 +122,13 @@ async def research_task(
     if params.max_steps is not None:
         agent = agent.model_copy(update={"max_steps": params.max_steps})
     result = await research(
-        ctx, agent, task, deps, result_chars=params.result_chars, first_search=params.first_search
+        ctx,
+        agent,
+        task,
+        deps,
+        result_chars=params.result_chars,
+        first_search=params.first_search,
+        context=params.context,
     )
     if params.answer_with is None or not result.sources:
         return result

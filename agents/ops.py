@@ -6,6 +6,8 @@ the keys it sets, as plain data:
 
 - ``plan``: ``question`` → ``plan`` (a task plan; reused from the store on resume)
 - ``research``: ``plan`` → ``results`` (task id → result), ``stopped_by``
+- ``research_tree``: ``plan`` (optional) → ``plan``, ``results``, ``stopped_by``,
+  ``research_tree`` (see ``agents.research_tree``)
 - ``synthesize``: ``results`` → ``report`` (Markdown with numbered citations)
 - ``draft``: ``question`` → ``draft``, ``report``
 - ``judge``: ``draft`` → ``verdict`` (``accepted``, ``feedback``)
@@ -30,6 +32,7 @@ from agents.common import (
 )
 from agents.handlers import research_defaults
 from agents.planner import PlanChoices, plan_research, plan_summary
+from agents.research_tree import ResearchTreeParams, research_tree_op
 from agents.researcher import research_tools
 from agents.strategies.ops import register_strategy_ops
 from agents.synthesizer import synthesize
@@ -311,6 +314,12 @@ def register_ops(registry: OpRegistry) -> None:
         research_op,
         params=ResearchParams,
         doc="Run the plan's tasks in parallel (researchers, tool calls, operators).",
+    )
+    registry.register(
+        "research_tree",
+        research_tree_op,
+        params=ResearchTreeParams,
+        doc="Research as a tree that grows and is pruned while it runs (FlashResearch).",
     )
     registry.register(
         "synthesize",

@@ -272,12 +272,15 @@ async def research(
     *,
     result_chars: int = 1500,
     first_search: bool = True,
+    context: str | None = None,
 ) -> TaskResult:
     """Research ``task``'s sub-question in at most ``agent.max_steps`` model calls.
 
-    With ``first_search``, the sub-question (or, if that finds nothing, the job's
-    question) is searched before the first call and the hits are in its prompt (and
-    citable), so even a weak model starts from relevant documents.
+    ``context`` is findings the task builds on besides its dependencies' (a research
+    tree's parent branch), shown with theirs. With ``first_search``, the sub-question
+    (or, if that finds nothing, the job's question) is searched before the first call
+    and the hits are in its prompt (and citable), so even a weak model starts from
+    relevant documents.
 
     Stops early when the model says it is done or makes no tool call (once it has
     findings), or when the job's budget is spent (keeping the findings so far; with
@@ -302,9 +305,9 @@ async def research(
         described = [(n, ctx_tool_description(ctx, n), schemas[n]) for n in others]
         system += "\n" + prompts.RESEARCHER_OTHER_TOOLS.format(tools=describe_tools(described))
     task_text = prompts.RESEARCHER_TASK.format(question=question, overall=ctx.question or question)
-    context = dependency_context(dep_results)
-    if context:
-        task_text += f"\nFindings of earlier sub-questions:\n{context}"
+    earlier = "\n".join(t for t in (dependency_context(dep_results), context or "") if t)
+    if earlier:
+        task_text += f"\nFindings of earlier sub-questions:\n{clip(earlier, CONTEXT_CHARS)}"
     if first_search and SEARCH in tools:
         queries = [question, ctx.question]
         task_text += await _first_search(ctx, notebook, queries, result_chars)

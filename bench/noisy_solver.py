@@ -35,6 +35,33 @@ from what its prompt asks (the cue in brackets):
 - Native parallel output (a system prompt describing ``<Parallel>``): the model writes a
   block of three ``<Path>``s; each fork ("Work out only path") answers afresh; the
   continuation ("Every path of your parallel block") concludes with the paths' plurality.
+- Partial traces (``prune``, ``probe``, ``peers``): a worked trace opens with its route and
+  states its answer only at its end; every trace written is remembered, so a partial one
+  shown back is recognized. A paused trace asked to continue ("Continue your reasoning
+  exactly where it stops") writes the rest of the same trace. Asked for its current answer
+  (a probe, "state your current best final answer") or for a summary ("summarize your
+  reasoning so far"), a partial trace states the answer it is heading to with probability
+  the share of it written so far, else a guess (any candidate, uniformly). A path shown
+  peers' summaries ("summaries from peers") continues its own trace but adopts the
+  plurality of the answers they state with probability ``p_follow``. A judge asked whether
+  two partial traces will reach the same answer (a ``same`` field) is right with
+  probability ``p_judge``. A Cumulative Reasoning reporter (a ``ready`` field) picks among
+  the numbered propositions it is shown like an aggregator; verifiers (a boolean
+  ``valid``) read the quality of the last answer stated, the proposition under check.
+- Atom of Thoughts: a decomposition (a ``subquestions`` schema) has two independent parts
+  and a third that needs them; a part ("Answer only this sub-question") gets a sub-result
+  that says nothing about the final answer; the contraction ("Rewrite the problem")
+  restates the question. So the contracted question is answered afresh: the model gives
+  decomposition no advantage it cannot measure.
+- Chain of Agents: the long input is ``document(k)``, k sources each stating a fresh
+  answer (as noisy as the solver); a worker ("Write down, briefly") restates what its
+  chunk states (or NOTHING RELEVANT), a summary link ("Rewrite the summary") keeps every
+  value stated so far, and the manager answers under the answer rule (it follows the
+  evidence's plurality with probability ``p_follow``).
+- Sparse MoA: a ``selected`` list picks that many shown responses, one by one as a judge
+  does; a moderator's ``stop`` is a quality reading of the last answer shown.
+- TUMIX: a tool agent's step (a ``calls`` schema) calls the first tool with the question
+  while it has no tool results, then answers under the answer rule with them in view.
 
 JSON-schema requests get schema-following JSON, filled by field name and type. A question
 counts as right when the last answer the operator's answer states ("answer is X",
@@ -61,14 +88,21 @@ from tools.registry import ToolRegistry
 _QUESTION = re.compile(r"Question #(\d+)")
 _STATED = re.compile(r"answer(?: is|:)\s*(-?\d+)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d+")
-# Candidates shown to a judge: "Response 1:", "Candidate 2:", "Choice 3:", "Agent 2 (x):".
-_LABEL = re.compile(r"^(?:Response|Candidate|Choice|Agent) (\w+)(?: \([^)]*\))?:", re.MULTILINE)
+# Candidates shown to a judge: "Response 1:", "Candidate 2:", "Choice 3:", "Agent 2 (x):",
+# "Proposition 1 (from 0):".
+_LABEL = re.compile(
+    r"^(?:Response|Candidate|Choice|Agent|Proposition) (\w+)(?: \([^)]*\))?:", re.MULTILINE
+)
 _AT_MOST = re.compile(r"at most (\d+) (?:points|paths|tool calls)")
 _ANGLES = ("direct", "algebraic", "numeric", "backward", "casewise", "estimating", "modular")
 _ASPECTS = ("quick", "thorough", "careful", "rough", "plain", "neat", "stepwise")
 _POINTS = ("Restate what is asked", "Work out the value", "Check the work", "State the answer")
 _AGGREGATE_CUES = ("synthesize", "candidate solutions", "improve this answer")
 SEATS = ("seat1", "seat2", "seat3")
+_TRACES = re.compile(r"Trace A:\n(.*?)\n\nTrace B:\n(.*?)\n\nReply", re.DOTALL)
+_CONTINUE_CUE = "continue your reasoning exactly where it stops"
+_PROBE_CUES = ("state your current best final answer", "summarize your reasoning so far")
+_PEERS_CUE = "summaries from peers"
 
 
 @dataclass(frozen=True)
@@ -128,6 +162,9 @@ class NoisySolver:
         self.q = q
         self.right = world.right(q)
         self.rng = random.Random(seed)
+        # Every worked trace written, with the answer it ends on (newest last): partial
+        # traces shown back (paused, probed, compared) are looked up here.
+        self.written: dict[str, int] = {}
 
     # -- answers and judgements ------------------------------------------------------
 
@@ -173,6 +210,13 @@ class NoisySolver:
         if request.json_schema is not None:
             return ScriptedReply(json.dumps(self.structured(prompt, last, seen, request)))
         lowered = last.lower()
+        own = "".join(m.content for m in request.messages if m.role == "assistant")
+        if _CONTINUE_CUE in lowered:
+            return ScriptedReply(self.resumed(request.messages, []))
+        if any(cue in lowered for cue in _PROBE_CUES) and own:
+            return ScriptedReply(f"So far my reasoning points to: the answer is {self.lean(own)}.")
+        if _PEERS_CUE in lowered:
+            return ScriptedReply(self.resumed(request.messages, stated(last)))
         if "most consistent response" in lowered:
             blocks = labelled(prompt)
             labels = list(blocks)
@@ -188,6 +232,20 @@ class NoisySolver:
         if "giving the skeleton" in lowered:
             count = min(len(_POINTS), self.limit(last, len(_POINTS)))
             return ScriptedReply("\n".join(f"{i}. {p}" for i, p in enumerate(_POINTS[:count], 1)))
+        if "answer only this sub-question" in lowered:
+            return ScriptedReply(f"This part works out to {self.rng.randint(2, 99)}.")
+        if "rewrite the problem as one new" in lowered:
+            return ScriptedReply(f"{self.world.question(self.q)} (its parts are solved)")
+        if "write down, briefly, everything in this part" in lowered:
+            chunk = last.split("Part ", 2)[-1]
+            values = stated(chunk)
+            if not values:
+                return ScriptedReply("NOTHING RELEVANT")
+            return ScriptedReply(" ".join(f"This part says the answer is {v}." for v in values))
+        if "rewrite the summary" in lowered:
+            return ScriptedReply(
+                "Evidence so far: " + "; ".join(f"the answer is {v}" for v in seen) + "."
+            )
         if "work out only path" in lowered:
             return ScriptedReply(f"Working this path out, the answer is {self.follow(seen)}.")
         if "every path of your parallel block" in lowered:
@@ -206,11 +264,54 @@ class NoisySolver:
         return self.trace(self.follow(seen))
 
     def trace(self, value: int) -> ScriptedReply:
-        """A worked answer; its token logprobs read its quality (right traces surer)."""
+        """A worked answer; its token logprobs read its quality (right traces surer).
+
+        It opens with its route (so partial traces differ, as sampled ones do) and states
+        its answer only at the end.
+        """
         steps = " ".join(f"step {k}: reasoning about #{self.q}." for k in range(6))
         logprob = -0.45 + 0.15 * self.quality(value)
-        text = f"{steps} Taking the {self.angle()} route, the answer is {value}."
+        text = f"Taking the {self.angle()} route, {steps} the answer is {value}."
+        self.written[text] = value
         return ScriptedReply(text, logprob=min(logprob, -0.01))
+
+    def origin(self, partial: str) -> tuple[str, int] | None:
+        """The worked trace ``partial`` is the beginning of (the newest such), and its answer."""
+        head = partial.strip()
+        if not head:
+            return None
+        for text in reversed(self.written):
+            if text.startswith(head):
+                return text, self.written[text]
+        return None
+
+    def guess(self) -> int:
+        """An answer stated before the work is done: any of the candidates, uniformly."""
+        return self.rng.choice([self.right, *self.world.wrong_values(self.q)])
+
+    def lean(self, partial: str) -> int:
+        """What a partial trace says its answer is when asked: the answer it is heading to
+        with probability the share of it written so far (consensus forms as traces go
+        on), else a guess."""
+        found = self.origin(partial)
+        if found is None:
+            return self.guess()
+        text, value = found
+        return value if self.rng.random() < len(partial.strip()) / len(text) else self.guess()
+
+    def resumed(self, messages: Sequence[ChatMessage], peers: Sequence[int]) -> str:
+        """The rest of a paused trace; after reading peers, its answer may follow theirs."""
+        written = "".join(m.content for m in messages if m.role == "assistant")
+        found = self.origin(written)
+        if found is None:
+            return self.trace(self.follow(list(peers))).text
+        text, value = found
+        rest = text[len(written.strip()) :] if text.startswith(written.strip()) else text
+        if peers and self.rng.random() < self.world.p_follow:
+            new = self.plurality(peers)
+            rest = rest.replace(f"the answer is {value}.", f"the answer is {new}.")
+            self.written[written.strip() + rest] = new
+        return rest
 
     def aggregated(self, prompt: str, seen: Sequence[int]) -> int:
         blocks = list(labelled(prompt).values())
@@ -257,7 +358,7 @@ class NoisySolver:
         item = seen[-1] if seen else None
         out: dict[str, Any] = {}
         answer: int | None = None
-        if "action" in props:  # a joiner: picks among the results it reads
+        if "action" in props or "ready" in props:  # a joiner / reporter: picks what it reads
             answer = self.aggregated(prompt, seen)
         elif "confidence" in props:  # a round-table seat: answers, maybe following the others
             answer = self.follow(seen)
@@ -265,10 +366,20 @@ class NoisySolver:
             answer = seen[-1] if seen else self.fresh()
         for name, spec in props.items():
             kind = spec.get("type")
-            if name in ("reason", "thought", "explanation"):
+            if name == "subquestions":
+                out[name] = self.subquestions(int(spec.get("maxItems", 3)))
+            elif name == "selected":
+                out[name] = self.selection(labelled(prompt), int(spec.get("maxItems", 1)))
+            elif name == "calls":
+                out[name], answer = self.tool_step(prompt, spec, seen)
+            elif name in ("reason", "thought", "explanation"):
                 out[name] = "Checked the reasoning against the question."
+            elif name == "answer" and "calls" in props:
+                out[name] = f"the answer is {answer}" if answer else ""
             elif name == "answer":
                 out[name] = f"the answer is {answer}"
+            elif name == "same":
+                out[name] = self.same_answer(last)
             elif name == "winner":
                 out[name] = self.pairwise(labelled(prompt), spec.get("enum", ["A", "B", "tie"]))
             elif name in ("best", "choice"):
@@ -290,6 +401,15 @@ class NoisySolver:
             else:
                 out[name] = f"the answer is {self.follow(seen)}"
         return out
+
+    def same_answer(self, prompt: str) -> bool:
+        """Whether two partial traces will reach one answer: right with probability p_judge."""
+        shown = _TRACES.search(prompt)
+        found = [self.origin(t) for t in shown.groups()] if shown else [None, None]
+        if found[0] is None or found[1] is None:
+            return self.rng.random() < 0.5
+        truth = found[0][1] == found[1][1]
+        return truth if self.rng.random() < self.world.p_judge else not truth
 
     def pairwise(self, blocks: dict[str, int | None], options: Sequence[str]) -> str:
         a, b = blocks.get("A"), blocks.get("B")
@@ -317,6 +437,46 @@ class NoisySolver:
                 for _ in range(count)
             ]
         return list(_POINTS[: min(count, len(_POINTS))])
+
+    def subquestions(self, most: int) -> list[dict[str, Any]]:
+        """Atom of Thoughts' decomposition: independent parts, then one that needs them."""
+        parts = max(1, min(2, most - 1))
+        atoms: list[dict[str, Any]] = [
+            {"question": f"What is part {i} of question #{self.q}?", "depends_on": []}
+            for i in range(1, parts + 1)
+        ]
+        needs = list(range(1, parts + 1))
+        atoms.append({"question": f"Combine the parts of #{self.q}.", "depends_on": needs})
+        return atoms
+
+    def selection(self, blocks: dict[str, int | None], k: int) -> list[int]:
+        """Sparse MoA's judge: ``k`` picks among the shown responses, one at a time."""
+        labels = list(blocks)
+        chosen: list[int] = []
+        while labels and len(chosen) < k:
+            index = self.pick([blocks[label] for label in labels])
+            chosen.append(int(labels.pop(index)))
+        return chosen or [1]
+
+    def tool_step(
+        self, prompt: str, spec: dict[str, Any], seen: Sequence[int]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A TUMIX tool agent's step: call the first tool, or answer once results are in."""
+        options = spec.get("items", {}).get("anyOf", [])
+        if options and int(spec.get("maxItems", 0)) > 0 and "Tool results:" not in prompt:
+            tool = options[0]["properties"]["tool"]["enum"][0]
+            props = options[0]["properties"]["args"].get("properties", {})
+            arg = next(iter(props), "question")
+            return [{"tool": tool, "args": {arg: self.world.question(self.q)}}], 0
+        return [], self.follow(seen)
+
+    def document(self, sources: int) -> str:
+        """Chain of Agents' long input: ``sources`` paragraphs, each stating a fresh answer."""
+        filler = " ".join(f"Background sentence {k} about #{self.q}." for k in range(6))
+        return "\n\n".join(
+            f"Source {k}: {filler} This source says the answer is {self.fresh()}."
+            for k in range(1, sources + 1)
+        )
 
     def tools(self) -> ToolRegistry:
         """The ``solve`` tool of ``compile``: a fresh answer to the question it is given."""

@@ -4,13 +4,18 @@ Every operator listed in ``agents.strategies.operators.STRATEGIES`` runs once pe
 question through its real op code (``defn.run`` with ``Branches``, all its branches
 concurrent), against ``noisy_solver.NoisySolver``, whose rules are in that module.
 
-Prints one JSON line per operator configuration (accuracy, samples, requests and tokens
-per question), then one line per check of issue 3 (``vote`` at N=16 >= 0.90 accuracy;
-adaptive ``vote`` >= 40 % fewer samples than fixed N=16 at <= 1 point lower accuracy),
-and writes them all to ``bench/results/operators.json``.
+Prints one JSON line per operator configuration (accuracy with its 95 % Wilson interval,
+samples, requests, tokens and wall time per question), then one line per check of issue 3
+(``vote`` at N=16 >= 0.90 accuracy; adaptive ``vote`` >= 40 % fewer samples than fixed
+N=16 at <= 1 point lower accuracy), and writes them all to ``bench/results/operators.json``.
+``--profiles PATH`` also writes the rows as the accuracy/cost profiles ``auto`` reads (the
+packaged ``agents/strategies/auto_profiles.jsonl`` is such a file); ``--latency-ms`` makes
+every model request take that long, so the wall time per question counts the model calls
+on its critical path.
 
     python bench/operators.py --questions 500
     python bench/operators.py --questions 200 --only debate,reconcile --p-judge 0.9
+    python bench/operators.py --latency-ms 20 --concurrency 50 --profiles /tmp/profiles.jsonl
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +54,8 @@ class Config:
     name: str
     op: str
     params: dict[str, Any] = field(default_factory=dict)
+    # Sources in a synthetic long input given before the question (chain_of_agents).
+    document: int = 0
 
 
 VOTE_N16 = "vote n=16"
@@ -112,6 +121,95 @@ CONFIGS = [
     Config("skeleton 4 points", "skeleton", {"max_points": 4}),
     Config("compile 3 solve calls, joiner, no replan", "compile", {"max_replans": 0}),
     Config("spawn_join 1 block x 3 paths", "spawn_join", {"max_paths": 3, "max_blocks": 1}),
+    Config(
+        "aggregate RSA population=4 subset=3 rounds=2, stop_entropy 0.5",
+        "aggregate",
+        {"population": 4, "subset": 3, "rounds": 2, "stop_entropy": 0.5, **_LAST},
+    ),
+    Config(
+        "debate 3 agents x 3 rounds, stop_entropy 0.6",
+        "debate",
+        {"agents": 3, "rounds": 3, "stop_entropy": 0.6, **_LAST},
+    ),
+    Config(
+        "moa 3 layers x 3 proposers, stop_entropy 0.6",
+        "moa",
+        {"layers": 3, "width": 3, "stop_entropy": 0.6, **_LAST},
+    ),
+    Config(
+        "mcts 4 iterations x 2 rollouts, k=2, depth 2 (value labels)",
+        "mcts",
+        {"iterations": 4, "parallel": 2, "k": 2, "depth": 2},
+    ),
+    Config(
+        "prune n=8, judge after 12 tokens",
+        "prune",
+        {"n": 8, "prefix_tokens": 12, **_LAST},
+    ),
+    Config(
+        "prune n=8, judge after 12 tokens, 2 kept per cluster",
+        "prune",
+        {"n": 8, "prefix_tokens": 12, "keep_per_cluster": 2, **_LAST},
+    ),
+    Config(
+        "probe n=8, every 12 tokens, patience 2, pruning after 2 probes",
+        "probe",
+        {"n": 8, "interval": 12, "max_probes": 3, "warmup": 2, "min_branches": 4, **_LAST},
+    ),
+    Config(
+        "probe n=8, every 16 tokens, patience 2, share 0.6, no pruning",
+        "probe",
+        {"n": 8, "interval": 16, "max_probes": 2, "min_share": 0.6, "prune": False, **_LAST},
+    ),
+    Config(
+        "cumulative 2 proposals x 3 rounds, 1 verifier vote",
+        "cumulative",
+        {"proposals": 2, "rounds": 3, "votes": 1},
+    ),
+    Config(
+        "peers n=8, 1 exchange after 12 tokens, k=3 dispersed",
+        "peers",
+        {"n": 8, "interval": 12, "exchanges": 1, "k": 3, **_LAST},
+    ),
+    Config(
+        "peers n=8, 1 exchange after 24 tokens, k=3 hybrid",
+        "peers",
+        {"n": 8, "interval": 24, "exchanges": 1, "k": 3, "routing": "hybrid", **_LAST},
+    ),
+    Config("atoms 2 rounds, 3 atoms, ensemble judge", "atoms", {"max_rounds": 2, "max_atoms": 3}),
+    Config(
+        "chain_of_agents 4 sources, map then chain",
+        "chain_of_agents",
+        {"chunk_chars": 300},
+        document=4,
+    ),
+    Config(
+        "chain_of_agents 4 sources, sequential (paper)",
+        "chain_of_agents",
+        {"chunk_chars": 300, "mode": "sequential"},
+        document=4,
+    ),
+    Config("smoa 3 layers x 4 proposers, select 2, moderator", "smoa", {"layers": 3, "width": 4}),
+    Config(
+        "smoa 2 layers x 4 proposers, select 1, no early stop",
+        "smoa",
+        {"layers": 2, "width": 4, "select": 1, "early_stop": False},
+    ),
+    Config(
+        "tumix text + tool agent x2, 3 rounds, judge stop",
+        "tumix",
+        {"copies": 2, "rounds": 3, **_LAST},
+    ),
+    Config(
+        "tumix text + tool agent x4, 2 rounds, no judge",
+        "tumix",
+        {"copies": 4, "rounds": 2, "early_stop": False, **_LAST},
+    ),
+    Config("auto, 300 tokens a question", "auto", {"max_tokens": 300}),
+    Config("auto, 1000 tokens a question", "auto", {"max_tokens": 1000}),
+    Config(
+        "auto, 2000 tokens and 0.2 s a question", "auto", {"max_tokens": 2000, "max_latency_s": 0.2}
+    ),
 ]
 
 
@@ -144,35 +242,54 @@ def _context(model: ScriptedModel, graph: GraphSpec, tools: ToolRegistry) -> Run
     )
 
 
-async def run_config(config: Config, world: World, questions: int, seed: int) -> dict[str, Any]:
-    """Run ``config`` on every question concurrently; its accuracy and costs per question."""
+async def run_config(
+    config: Config,
+    world: World,
+    questions: int,
+    seed: int,
+    latency_s: float = 0.0,
+    concurrency: int = 10_000,
+) -> dict[str, Any]:
+    """Run ``config`` on every question concurrently; its accuracy and costs per question.
+
+    With ``latency_s`` every model request takes that long (the scripted model sleeps), so
+    a question's wall time counts the model calls on its critical path.
+    """
     defn = STRATEGIES[config.op]
     params = parse_params(defn, config.params, where=config.name)
     graph = _graph()
     right = samples = requests = tokens = completion = errors = 0
+    wall = 0.0
     first_error: str | None = None
     started = time.perf_counter()
+    slots = asyncio.Semaphore(concurrency)
 
     async def one(q: int) -> None:
-        nonlocal right, samples, requests, tokens, completion, errors, first_error
+        nonlocal right, samples, requests, tokens, completion, errors, first_error, wall
         solver = NoisySolver(world, q, seed * 1_000_003 + q)
-        model = ScriptedModel(solver.reply)
+        model = ScriptedModel(solver.reply, delay=latency_s)
         ctx = _context(model, graph, solver.tools())
         branches = Branches(ctx, AgentSpec())
         messages = [ChatMessage(role="user", content=world.question(q))]
-        try:
-            outcome = await defn.run(branches, params, messages)
-        except BreadthError as exc:
-            errors += 1
-            first_error = first_error or f"{type(exc).__name__}: {exc}"[:300]
-        else:
-            right += final_value(outcome.answer) == world.right(q)
+        if config.document:
+            messages.insert(0, ChatMessage(role="user", content=solver.document(config.document)))
+        async with slots:
+            begun = time.perf_counter()
+            try:
+                outcome = await defn.run(branches, params, messages)
+            except BreadthError as exc:
+                errors += 1
+                first_error = first_error or f"{type(exc).__name__}: {exc}"[:300]
+            else:
+                right += final_value(outcome.answer) == world.right(q)
+            wall += time.perf_counter() - begun
         samples += branches.samples
         requests += len(model.calls)
         tokens += ctx.budget.usage.total_tokens
         completion += ctx.budget.usage.completion_tokens
 
     await asyncio.gather(*(one(q) for q in range(questions)))
+    low, high = wilson_interval(right, questions)
     row: dict[str, Any] = {
         "operator": config.op,
         "config": config.name,
@@ -184,10 +301,59 @@ async def run_config(config: Config, world: World, questions: int, seed: int) ->
         "completion_tokens_per_question": round(completion / questions, 1),
         "errors": errors,
         "wall_s": round(time.perf_counter() - started, 2),
+        "ci_low": round(low, 4),
+        "ci_high": round(high, 4),
+        "wall_s_per_question": round(wall / questions, 4),
+        "params": config.params,
     }
+    if config.document:
+        row["document"] = config.document
     if first_error is not None:
         row["first_error"] = first_error
     return row
+
+
+def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of an accuracy of ``right`` out of ``n``."""
+    if n == 0:
+        return 0.0, 1.0
+    p = right / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+PROFILE_HEADER = (
+    "# Accuracy/cost profiles for op: auto, measured with bench/operators.py on its scripted\n"
+    "# noisy solver (not a real model): {command}\n"
+    "# One JSON object per line, in bench/quality.py's format; point auto's `profiles` param\n"
+    "# at profiles measured on your own model and tasks (e.g. bench/results/quality.json).\n"
+)
+
+
+def profile_rows(rows: Sequence[dict[str, Any]], world: World) -> list[dict[str, Any]]:
+    """The measured rows in the profile format ``auto`` reads.
+
+    Left out: ``auto``'s own rows, rows with errors, and rows that answered from a long
+    input (``chain_of_agents``), which a plain question does not have.
+    """
+    return [
+        {
+            "operator": row["operator"],
+            "config": row["config"],
+            "params": row["params"],
+            "accuracy": row["accuracy"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "tokens_per_question": row["tokens_per_question"],
+            "wall_s_per_question": row["wall_s_per_question"],
+            "questions": row["questions"],
+            "model": f"noisy-solver p_right={world.p_right} p_judge={world.p_judge}",
+            "task_family": "math",
+        }
+        for row in rows
+        if row["operator"] != "auto" and row["errors"] == 0 and not row.get("document")
+    ]
 
 
 def checks(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -249,6 +415,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wrong", type=int, default=4, help="distinct wrong answers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", help="comma-separated operators to run (default: all)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="time each model request takes (the wall time per question counts them)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=10_000, help="questions in flight at once"
+    )
+    parser.add_argument("--profiles", type=Path, help="also write the rows as auto profiles here")
     args = parser.parse_args(argv)
     world = World(args.p_right, args.p_judge, args.p_follow, args.wrong, args.seed)
     missing = sorted(set(STRATEGIES) - {c.op for c in CONFIGS})
@@ -256,7 +432,16 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no bench config for operators {missing}; add one to CONFIGS")
     rows = []
     for config in selected(CONFIGS, args.only):
-        row = asyncio.run(run_config(config, world, args.questions, args.seed))
+        row = asyncio.run(
+            run_config(
+                config,
+                world,
+                args.questions,
+                args.seed,
+                latency_s=args.latency_ms / 1000,
+                concurrency=args.concurrency,
+            )
+        )
         print(json.dumps(row), flush=True)
         rows.append(row)
     verdicts = checks(rows)
@@ -264,6 +449,13 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(verdict), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps([*rows, *verdicts], indent=2) + "\n")
+    if args.profiles is not None:
+        command = "python bench/operators.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        lines = [json.dumps(row) for row in profile_rows(rows, world)]
+        header = PROFILE_HEADER.format(command=command.strip())
+        args.profiles.write_text(header + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ class Rendezvous:
 
 
 class Gated:
-    """A replica whose requests matching ``gate`` meet at a rendezvous before answering."""
+    """A replica whose requests (and streams) matching ``gate`` meet at a rendezvous first."""
 
     def __init__(
         self,
@@ -119,8 +119,11 @@ class Gated:
             await self.rendezvous.arrive()
         return await self.inner.generate(request)
 
-    def stream(self, request: GenerateRequest) -> AsyncIterator[StreamChunk]:
-        return self.inner.stream(request)
+    async def stream(self, request: GenerateRequest) -> AsyncIterator[StreamChunk]:
+        if self.gate(request):
+            await self.rendezvous.arrive()
+        async for chunk in self.inner.stream(request):
+            yield chunk
 
     async def aclose(self) -> None:
         return None

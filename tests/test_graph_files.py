@@ -15,7 +15,7 @@ from orchestrator.graph.resolve import builtin_graphs_dir, list_graphs, resolve_
 from orchestrator.testing import ScriptedModel
 from tests.support import make_context
 
-AGENT_OPS = {"plan", "research", "synthesize", "draft", "judge", "revise"}
+AGENT_OPS = {"plan", "research", "research_tree", "synthesize", "draft", "judge", "revise"}
 TOOLS = set(builtin_tool_names())
 GRAPHS_DIR = Path(__file__).parents[1] / "graphs"
 

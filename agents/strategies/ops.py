@@ -35,6 +35,11 @@ class _NodeKeys(BaseModel):
     )
     output: str = Field(default="answer", description="State key the answer is written to.")
     system: str | None = Field(default=None, description="System prompt (default: the agent's).")
+    context: str | None = Field(
+        default=None,
+        description="State key of a text (or list of texts), e.g. a document, given before "
+        "the question (chain_of_agents reads it as its long input).",
+    )
 
 
 def node_params_model(defn: StrategyDef) -> type[BaseModel]:
@@ -46,7 +51,10 @@ def node_params_model(defn: StrategyDef) -> type[BaseModel]:
     )
 
 
-def question_messages(state: JobState, key: str, system: str | None) -> list[ChatMessage]:
+def question_messages(
+    state: JobState, key: str, system: str | None, context: str | None = None
+) -> list[ChatMessage]:
+    """The conversation a strategy node answers: system, the context texts, the question."""
     value = state.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(
@@ -54,7 +62,26 @@ def question_messages(state: JobState, key: str, system: str | None) -> list[Cha
             f"non-empty string: set params.input to a key an earlier node writes"
         )
     messages = [ChatMessage(role="system", content=system)] if system else []
+    texts = [] if context is None else context_texts(state, context)
+    messages += [ChatMessage(role="user", content=text) for text in texts]
     return [*messages, ChatMessage(role="user", content=value)]
+
+
+def context_texts(state: JobState, key: str) -> list[str]:
+    """The texts at ``state[key]`` (a string or a list of strings), or a ConfigError."""
+    value = state.get(key)
+    texts = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(texts, list)
+        or not texts
+        or not all(isinstance(t, str) and t.strip() for t in texts)
+    ):
+        raise ConfigError(
+            f"the strategy's context {key!r} is {value!r:.100} in the job state; it must be a "
+            f"non-empty string or list of strings: set params.context to a key an earlier "
+            f"node writes"
+        )
+    return [t.strip() for t in texts]
 
 
 def render_report(defn: StrategyDef, question: str, answer: str, details: dict[str, Any]) -> str:
@@ -73,7 +100,7 @@ def strategy_op(defn: StrategyDef) -> Any:
     async def op(ctx: RunContext, node: NodeSpec, params: Any, state: JobState) -> JobState:
         agent = node_agent(ctx, node)
         system = params.system or agent.system
-        messages = question_messages(state, params.input, system)
+        messages = question_messages(state, params.input, system, params.context)
         branches = Branches(ctx, agent)
         outcome = await defn.run(branches, params, messages)
         details = {

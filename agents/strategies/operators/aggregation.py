@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from agents.common import clip
 from agents.strategies.aggregation_population import (
@@ -26,14 +26,19 @@ from agents.strategies.aggregation_population import (
 from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
 from agents.strategies.prompting import ask, in_persona, with_references
 from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget
+from agents.strategies.semantic_entropy import (
+    EntropyStopParams,
+    entropy_says_stop,
+    semantic_entropy,
+)
 from agents.strategies.vote_tally import majority_vote
 from orchestrator import BudgetExceeded, ChatMessage, ModelOutputError, StrategyOutcome
 
 T = TypeVar("T")
 
 
-class AggregateParams(BaseModel):
-    """Settings of ``aggregate``."""
+class AggregateParams(EntropyStopParams):
+    """Settings of ``aggregate`` (``stop_entropy`` ends RSA rounds once the population agrees)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +78,18 @@ class AggregateParams(BaseModel):
         return self
 
 
+def _entropy(texts: Sequence[str], params: AggregateParams | MoaParams) -> float:
+    """The population's normalized semantic entropy (``semantic_entropy``)."""
+    return semantic_entropy(
+        texts,
+        params.entropy_by,
+        extract=params.extract,
+        pattern=params.pattern,
+        field=params.field,
+        similarity=params.entropy_similarity,
+    )
+
+
 def _vote(texts: Sequence[str], params: AggregateParams) -> tuple[str, dict[str, Any]]:
     """The majority of the candidates' extracted answers (the first candidate if none has one)."""
     answers = [
@@ -99,7 +116,14 @@ async def run_aggregate(
     rng = random.Random(params.seed)
     subsets: list[list[list[int]]] = []
     stopped: BudgetExceeded | None = None
+    entropies: list[float] = []
+    agreed = False
     for _ in range(params.rounds):
+        if params.stop_entropy is not None:
+            entropies.append(_entropy(population, params))
+            agreed = entropy_says_stop(entropies[-1], params.stop_entropy)
+            if agreed:
+                break
         drawn = sample_subsets(len(population), params.subset, params.population, rng)
         subsets.append([list(s) for s in drawn])
         members, stopped = await gather_within_budget(
@@ -118,6 +142,8 @@ async def run_aggregate(
         "subsets": subsets,
         "final": params.final,
     }
+    if params.stop_entropy is not None:
+        details.update(entropy=[round(e, 4) for e in entropies], stopped_by_entropy=agreed)
     answer: str | None = None
     if params.final == "aggregate" and stopped is None:
         try:
@@ -135,8 +161,8 @@ async def run_aggregate(
     )
 
 
-class MoaParams(BaseModel):
-    """Settings of ``moa``."""
+class MoaParams(EntropyStopParams):
+    """Settings of ``moa`` (``stop_entropy`` skips the remaining layers once proposers agree)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -160,9 +186,15 @@ class MoaParams(BaseModel):
     temperature: float | None = Field(
         default=None, ge=0.0, le=2.0, description="Temperature of the proposers."
     )
+    extract: ExtractMethod = Field(
+        default="last_line", description="How to find an output's answer (entropy_by: answer)."
+    )
+    pattern: str | None = Field(default=None, description="Regex for extract: regex.")
+    field: str | None = Field(default=None, description="JSON field for extract: json_field.")
 
     @model_validator(mode="after")
     def _one_way_to_size(self) -> MoaParams:
+        check_extraction(self.extract, pattern=self.pattern, field=self.field)
         if self.proposers is not None and "width" in self.model_fields_set:
             raise ValueError(
                 "give proposers (a list of agents) or width (copies of the node's agent), not both"
@@ -184,6 +216,8 @@ async def run_moa(
     previous: list[str | None] = []
     references_seen: list[int] = []
     stopped: BudgetExceeded | None = None
+    entropies: list[float] = []
+    agreed = False
     for layer in range(params.layers):
         references = layer_inputs(previous, layer)
         replies, stopped = await gather_within_budget(
@@ -216,12 +250,19 @@ async def run_moa(
         references_seen.append(len(references))
         if stopped is not None:
             break
+        if params.stop_entropy is not None and layer + 1 < params.layers:
+            entropies.append(_entropy([o for o in outputs if o is not None], params))
+            agreed = entropy_says_stop(entropies[-1], params.stop_entropy)
+            if agreed:
+                break
     final_refs = layer_inputs(previous, 1)
     details: dict[str, Any] = {
         "layers_run": len(references_seen),
         "proposers": [name or "(node agent)" for name in names],
         "references_per_layer": references_seen,
     }
+    if params.stop_entropy is not None:
+        details.update(entropy=[round(e, 4) for e in entropies], stopped_by_entropy=agreed)
     answer: str | None = None
     if stopped is None:
         try:

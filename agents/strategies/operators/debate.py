@@ -28,6 +28,11 @@ from agents.strategies.debate_topology import (
 from agents.strategies.extract import ExtractMethod, check_extraction, extract_answer
 from agents.strategies.prompting import ask, in_persona
 from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget
+from agents.strategies.semantic_entropy import (
+    EntropyStopParams,
+    entropy_says_stop,
+    semantic_entropy,
+)
 from agents.strategies.vote_tally import (
     format_candidates_for_selection,
     majority_vote,
@@ -49,8 +54,8 @@ JUDGE_PROMPT = (
 )
 
 
-class DebateParams(BaseModel):
-    """Settings of ``debate``."""
+class DebateParams(EntropyStopParams):
+    """Settings of ``debate`` (``stop_entropy`` ends the debate once the agents nearly agree)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -95,6 +100,18 @@ def _answers(texts: Sequence[str], params: DebateParams) -> list[str | None]:
     return [
         extract_answer(t, params.extract, pattern=params.pattern, field=params.field) for t in texts
     ]
+
+
+def _entropy(texts: Sequence[str], params: DebateParams) -> float:
+    """The agents' normalized semantic entropy (``semantic_entropy``)."""
+    return semantic_entropy(
+        texts,
+        params.entropy_by,
+        extract=params.extract,
+        pattern=params.pattern,
+        field=params.field,
+        similarity=params.entropy_similarity,
+    )
 
 
 def _judge_schema(n: int) -> dict[str, Any]:
@@ -149,7 +166,14 @@ async def run_debate(
     stopped: BudgetExceeded | None = None
     answers = _answers(latest, params)
     history = [answers]
+    entropies: list[float] = []
+    settled = False
     while len(history) < params.rounds and not all_agree(answers):
+        if params.stop_entropy is not None:
+            entropies.append(_entropy(latest, params))
+            settled = entropy_says_stop(entropies[-1], params.stop_entropy)
+            if settled:
+                break
         turns = []
         for i in range(n):
             others = summarize_for_context(
@@ -176,6 +200,8 @@ async def run_debate(
         "answers": history,
         "final": params.final,
     }
+    if params.stop_entropy is not None:
+        details.update(entropy=[round(e, 4) for e in entropies], stopped_by_entropy=settled)
     answer: str | None = None
     if params.final == "judge" and stopped is None and not details["agreed"]:
         try:
