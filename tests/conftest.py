@@ -1,10 +1,13 @@
-"""Shared fixtures: the real-model guard, a real Redis server and per-test key prefixes."""
+"""Shared fixtures: the real-model guard, a real Redis server, per-test key prefixes and
+one real browser for the whole session."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,6 +15,8 @@ import redis.asyncio as aioredis
 from orchestrator.models import guard
 
 REDIS_URL = os.environ.get("BREADTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Debian's chromium (`.ci/run` installs it); never Playwright's own download.
+CHROMIUM = os.environ.get("BREADTH_TEST_CHROMIUM") or shutil.which("chromium") or ""
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +54,19 @@ async def redis_client(redis_url: str, namespace: str) -> AsyncIterator[aioredis
     async for key in client.scan_iter(match=f"{namespace}*", count=500):
         await client.delete(key)
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the whole test session, driven by Playwright (sync API:
+    use it from synchronous tests)."""
+    if not CHROMIUM:
+        pytest.skip("no chromium to drive: `apt-get install chromium` (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()

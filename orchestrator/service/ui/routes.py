@@ -24,7 +24,6 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.datastructures import MutableHeaders
 
 from orchestrator.app import load_request_graph
 from orchestrator.errors import BreadthError
@@ -67,10 +66,10 @@ class NotLoggedIn(Exception):
 
 
 def _secure_headers(response: Response) -> Response:
-    headers = MutableHeaders(scope={"type": "http", "headers": response.raw_headers})
+    headers = response.headers
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes Origin "null"
     headers["Cache-Control"] = "no-store"
     return response
 
