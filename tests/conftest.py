@@ -7,12 +7,12 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from orchestrator.models import guard
+from tests.browser_support import BrowserThread
 
 REDIS_URL = os.environ.get("BREADTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Debian's chromium (`.ci/run` installs it); never Playwright's own download.
@@ -57,16 +57,13 @@ async def redis_client(redis_url: str, namespace: str) -> AsyncIterator[aioredis
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless chromium for the whole test session, driven by Playwright (sync API:
-    use it from synchronous tests)."""
+def browser() -> Iterator[BrowserThread]:
+    """One headless chromium for the whole test session, driven by Playwright on a thread
+    of its own: ``browser.run(steps)`` runs ``steps(playwright_browser)`` there."""
     if not CHROMIUM:
         pytest.skip("no chromium to drive: `apt-get install chromium` (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    thread = BrowserThread(CHROMIUM)
+    try:
+        yield thread
+    finally:
+        thread.close()

@@ -72,7 +72,7 @@ def test_the_report_is_rendered_with_html_escaped_and_no_script_links() -> None:
     assert "<h1>Findings</h1>" in rendered
     assert "<script>" not in rendered and "&lt;script&gt;" in rendered
     assert "<img" not in rendered
-    assert "href=\"javascript" not in rendered and "[click](javascript:alert(3))" in rendered
+    assert 'href="javascript' not in rendered and "[click](javascript:alert(3))" in rendered
     assert '<a href="https://docs.python.org/3/">docs</a>' in rendered
     assert render_report(None) is None
 
