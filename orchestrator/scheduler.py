@@ -20,7 +20,8 @@ Decisions worth knowing:
   resumed job runs them; "skipped" results (a dependency failed) are not stored either.
 - Handlers count their own tokens against the budget (their model calls go through the
   job's ``BudgetedReplica``); the scheduler only reads ``budget.exhausted()`` and never
-  adds ``result.usage`` again.
+  adds ``result.usage`` again, unless the executor is ``remote`` (Ray): then the
+  handler counted in its worker's budget, and the job's budget gets ``result.usage``.
 """
 
 from __future__ import annotations
@@ -319,6 +320,9 @@ class _Run:
                 rng=s.rng,
                 on_retry=functools.partial(s.emit, "task_retry", spec.id),
             )
+            if getattr(s.executor, "remote", False):
+                # Counted in the worker's own budget there; the job's budget counts it here.
+                s.budget.record(result.usage)
         else:
             result = resumed
         if result.status == "done" and result.new_tasks:

@@ -22,6 +22,7 @@ from orchestrator.errors import ConfigError
 from orchestrator.events import EventSink
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
+from orchestrator.executors.remote import is_remote, release_job, shippable, tail_events
 from orchestrator.graph.loader import load_graph
 from orchestrator.graph.resolve import resolve_graph
 from orchestrator.graph.spec import GraphSpec
@@ -90,12 +91,14 @@ def _traced(model: Replica, traced: bool) -> Replica:
 
 
 def build_executor(settings: Settings) -> Executor:
-    """The executor the settings name."""
+    """The executor the settings name: in process, or on Ray (joining ``ray_address``)."""
     if settings.executor == "local":
         return LocalExecutor()
-    raise ConfigError(
-        f"executor {settings.executor!r} is not available in this build; use --executor local"
-    )
+    if settings.executor == "ray":
+        from orchestrator.executors.ray_executor import RayExecutor
+
+        return RayExecutor(address=settings.ray_address)
+    raise ConfigError(f"executor {settings.executor!r} is unknown; use --executor local or ray")
 
 
 class Runtime:
@@ -201,7 +204,10 @@ class Runtime:
     async def run(self, record: JobRecord, *, listeners: Sequence[EventListener] = ()) -> JobRecord:
         """Run a started job to its end (done, failed or cancelled) and return its record."""
         spec = self.load_graph(record.request.graph)
-        sink = StoreEventSink(self.store, list(listeners))
+        # Tasks on a remote executor emit to the store's stream from their own process: the
+        # listeners then read that stream, so they see every event, in stream order.
+        remote = is_remote(self.executor)
+        sink = StoreEventSink(self.store, [] if remote else list(listeners))
         traced = self.settings.otlp_endpoint is not None
         models = job_models(spec, self.model, traced=traced)
         ctx = self.context(record, spec, models, sink)
@@ -215,11 +221,14 @@ class Runtime:
             }
             tracing = span("job", **attributes)
         register_live(ctx)
+        tail = tail_events(self.store, record.id, listeners) if remote and listeners else None
         try:
             with tracing:
-                return await run_job(record, ctx)
+                async with tail or contextlib.nullcontext():
+                    return await run_job(record, ctx)
         finally:
             unregister_live(record.id)
+            await release_job(self.executor, record.id)
             # The graph's own model pools belong to this job; the default model to the runtime.
             for replica in {id(m): m for m in models.values() if m is not self.model}.values():
                 await replica.aclose()
@@ -246,7 +255,7 @@ class Runtime:
         events: EventSink,
     ) -> RunContext:
         """The context of one job: its graph, models, tools, budget, events and handlers."""
-        ref = JobRef(record.id, self.settings, spec, record.request, rebuild_context)
+        ref = JobRef(record.id, shippable(self.settings), spec, record.request, rebuild_context)
         return RunContext(
             job_id=record.id,
             question=record.request.question,

@@ -14,6 +14,7 @@ from orchestrator.cli.options import (
     EXIT_INTERRUPTED,
     EXIT_JOB_FAILED,
     Subparsers,
+    add_executor_flags,
     add_model_flags,
     add_store_flags,
     settings_from,
@@ -34,6 +35,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--otlp-endpoint", help="send traces over OTLP/HTTP (e.g. Jaeger)")
     parser.add_argument("--json", action="store_true", help="print the job record as JSON")
     add_store_flags(parser)
+    add_executor_flags(parser)
     parser.set_defaults(run=lambda args, console: asyncio.run(research(args, console)))
 
 
