@@ -29,6 +29,7 @@ from orchestrator.graph.spec import GraphSpec
 from orchestrator.job import JobRecord, JobRequest
 from orchestrator.models.factory import build_model
 from orchestrator.models.protocol import Replica
+from orchestrator.models.ray_replica import FleetScope
 from orchestrator.ops import OpRegistry
 from orchestrator.runner import EventListener, StoreEventSink, run_job, start_job
 from orchestrator.settings import Settings
@@ -68,11 +69,20 @@ def load_job_graph(name_or_path: str | Path, ops: OpRegistry) -> GraphSpec:
     )
 
 
-def job_models(spec: GraphSpec, default: Replica, *, traced: bool) -> dict[str, Replica]:
-    """One replica per model the graph names: its own servers, or the job's default model."""
+def job_models(
+    spec: GraphSpec, default: Replica, *, traced: bool, fleet: FleetScope | None = None
+) -> dict[str, Replica]:
+    """One replica per model the graph names: its own servers, its Ray-hosted replicas
+    (``fleet`` says whose, see ``models.ray_replica``), or the job's default model.
+    """
     models: dict[str, Replica] = {}
     for name, model_spec in spec.models.items():
-        if model_spec.urls:
+        if model_spec.ray is not None:
+            from orchestrator.models.ray_replica import ray_fleet
+
+            scope = fleet or FleetScope(job_id="adhoc", owner=True)
+            models[name] = _traced(ray_fleet(name, model_spec.ray, scope), traced)
+        elif model_spec.urls:
             models[name] = _traced(
                 build_model(model_spec.urls, model_name=model_spec.model), traced
             )
@@ -209,7 +219,8 @@ class Runtime:
         remote = is_remote(self.executor)
         sink = StoreEventSink(self.store, [] if remote else list(listeners))
         traced = self.settings.otlp_endpoint is not None
-        models = job_models(spec, self.model, traced=traced)
+        fleet = FleetScope(record.id, owner=True, ray_address=self.settings.ray_address)
+        models = job_models(spec, self.model, traced=traced, fleet=fleet)
         ctx = self.context(record, spec, models, sink)
         tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if traced:
@@ -286,7 +297,12 @@ async def rebuild_context(ref: JobRef) -> RunContext:
         job_id=ref.job_id,
         question=ref.request.question,
         graph=ref.graph,
-        models=job_models(ref.graph, model, traced=settings.otlp_endpoint is not None),
+        models=job_models(
+            ref.graph,
+            model,
+            traced=settings.otlp_endpoint is not None,
+            fleet=FleetScope(ref.job_id, owner=False, ray_address=settings.ray_address),
+        ),
         executor=LocalExecutor(),
         budget=BudgetTracker(ref.graph.budgets),
         events=StoreEventSink(store),

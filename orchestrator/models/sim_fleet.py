@@ -83,6 +83,48 @@ class CacheStats:
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
 
+class SimulatedTiming:
+    """One replica's clock: its prefix cache, prefill queue and decode batch (``FleetLatency``).
+
+    Used by the fleet's HTTP replicas and by the in-process simulator engine alike.
+    """
+
+    def __init__(self, latency: FleetLatency, *, slow: float = 1.0) -> None:
+        self.latency = latency
+        self.slow = slow
+        self.cache = CacheStats()
+        self.in_flight = 0
+        self.prefix_hits = 0
+        self._tokens_per_block = max(1, count_tokens("x" * latency.block_chars))
+        self._blocks = BlockIndex(1, max(1, latency.prefix_cache_tokens // self._tokens_per_block))
+        self._prefill_lock = asyncio.Lock()
+
+    async def prefill(self, request: GenerateRequest) -> int:
+        """Wait out the prefill of ``request``'s uncached tokens; returns how many those were."""
+        text = prompt_text([(m.role, m.content) for m in request.messages])
+        blocks = prompt_blocks(text, self.latency.block_chars)
+        total = sum(count_tokens(m.content) for m in request.messages)
+        held = self._blocks.matched(0, blocks)
+        cached = min(total, held * self._tokens_per_block)
+        self._blocks.insert(0, blocks)
+        if held:
+            self.prefix_hits += 1
+        self.cache.prompt_tokens += total
+        self.cache.cached_tokens += cached
+        seconds = self.latency.prefill_s(total - cached, self.slow)
+        if seconds > 0:
+            async with self._prefill_lock:
+                await asyncio.sleep(seconds)
+        return total - cached
+
+    async def decode(self, steps: int, in_flight: int | None = None) -> None:
+        """Wait out ``steps`` decode steps, batched with the other sequences in flight."""
+        busy = self.in_flight if in_flight is None else in_flight
+        seconds = self.latency.decode_s(steps, busy, self.slow)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+
 class FleetReplicaServer(SimulatorServer):
     """One replica of a fleet: the simulator with ``FleetLatency`` and ``ReplicaFaults``."""
 
@@ -97,12 +139,9 @@ class FleetReplicaServer(SimulatorServer):
         model: str | None = None,
     ) -> None:
         super().__init__(backend, host=host, port=port, latency=latency, model=model)
-        self.fleet_latency = latency
         self.faults = faults or ReplicaFaults()
-        self.cache = CacheStats()
-        tokens_per_block = max(1, count_tokens("x" * latency.block_chars))
-        self._tokens_per_block = tokens_per_block
-        self._blocks = BlockIndex(1, max(1, latency.prefix_cache_tokens // tokens_per_block))
+        self.timing = SimulatedTiming(latency, slow=self.faults.slow)
+        self.cache = self.timing.cache
         self._rng = random.Random(self.faults.seed)
         self._refusing: socket.socket | None = None
 
@@ -138,26 +177,12 @@ class FleetReplicaServer(SimulatorServer):
         return await super()._chat(http_request)
 
     async def _prefill(self, request: GenerateRequest) -> None:
-        text = prompt_text([(m.role, m.content) for m in request.messages])
-        blocks = prompt_blocks(text, self.fleet_latency.block_chars)
-        total = sum(count_tokens(m.content) for m in request.messages)
-        held = self._blocks.matched(0, blocks)
-        cached = min(total, held * self._tokens_per_block)
-        self._blocks.insert(0, blocks)
-        if held:
-            self.stats.prefix_hits += 1
-        self.cache.prompt_tokens += total
-        self.cache.cached_tokens += cached
-        self.stats.prefill_tokens += total - cached
-        seconds = self.fleet_latency.prefill_s(total - cached, self.faults.slow)
-        if seconds > 0:
-            async with self._prefill_lock:
-                await asyncio.sleep(seconds)
+        hits = self.timing.prefix_hits
+        self.stats.prefill_tokens += await self.timing.prefill(request)
+        self.stats.prefix_hits += self.timing.prefix_hits - hits
 
     async def _decode(self, steps: int) -> None:
-        seconds = self.fleet_latency.decode_s(steps, self.stats.in_flight, self.faults.slow)
-        if seconds > 0:
-            await asyncio.sleep(seconds)
+        await self.timing.decode(steps, self.stats.in_flight)
 
 
 @dataclass
