@@ -177,9 +177,9 @@ class FleetReplicaServer(SimulatorServer):
         return await super()._chat(http_request)
 
     async def _prefill(self, request: GenerateRequest) -> None:
-        hits = self.timing.prefix_hits
-        self.stats.prefill_tokens += await self.timing.prefill(request)
-        self.stats.prefix_hits += self.timing.prefix_hits - hits
+        uncached = await self.timing.prefill(request)
+        self.stats.prefill_tokens += uncached
+        self.stats.prefix_hits = self.timing.prefix_hits
 
     async def _decode(self, steps: int) -> None:
         await self.timing.decode(steps, self.stats.in_flight)
