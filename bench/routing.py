@@ -294,7 +294,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--replicas", type=int, default=4, help="fleet size (default 4)")
     parser.add_argument("--questions", type=int, default=32, help="operator questions (32)")
-    parser.add_argument("--jobs", type=int, default=8, help="deep_research jobs (default 8)")
+    parser.add_argument("--jobs", type=int, default=24, help="deep_research jobs (default 24)")
     parser.add_argument("--concurrency", type=int, default=32, help="questions in flight (32)")
     parser.add_argument("--doc-tokens", type=int, default=2000, help="tokens per document (2000)")
     # About a 70B model on one GPU: ~2,000 prompt tokens/s of prefill, ~50 tokens/s decode.

@@ -52,6 +52,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scheduler_tasks import LiveContext, instant, sleeper
+
 from orchestrator.budget import Budgets, BudgetTracker
 from orchestrator.dag import build_dag, critical_path_priorities
 from orchestrator.executors.base import Executor
@@ -106,13 +108,6 @@ def critical_path(plan: TaskPlan, durations: Mapping[str, float]) -> tuple[float
         hops += 1
 
 
-class LiveContext:
-    """A context source as a job's live context is one: it resolves to itself in-process."""
-
-    async def resolve(self) -> LiveContext:
-        return self
-
-
 def model_handler(
     plan: TaskPlan, budget: BudgetTracker, durations: dict[str, float]
 ) -> TaskHandler:
@@ -141,19 +136,6 @@ def model_handler(
         return result
 
     return handle
-
-
-async def instant(task: TaskSpec, deps: Mapping[str, TaskResult], ctx: Any) -> TaskResult:
-    return TaskResult(task_id=task.id, status="done")
-
-
-async def sleeper(task: TaskSpec, deps: Mapping[str, TaskResult], ctx: Any) -> TaskResult:
-    """Sleep the task's latency (its ``estimate``) wherever it runs; report how long it took."""
-    start = time.perf_counter()
-    await asyncio.sleep(task.estimate)
-    return TaskResult(
-        task_id=task.id, status="done", output={"duration_s": time.perf_counter() - start}
-    )
 
 
 async def timed_run(
@@ -209,14 +191,24 @@ async def main(args: argparse.Namespace) -> list[dict[str, object]]:
     )
     if args.executor == "local":
         return [await measure(plan, args, None)]
+    import ray
+
     from orchestrator.executors.ray_executor import RayExecutor
 
-    ray_executor = RayExecutor(address=args.ray_address)
+    # The workers import scheduler_tasks from this folder, shipped as their working dir.
+    ray.init(
+        address=args.ray_address,
+        include_dashboard=False,
+        logging_level="WARNING",
+        runtime_env={"working_dir": str(Path(__file__).parent), "excludes": ["results/"]},
+    )
+    ray_executor = RayExecutor()
     try:
         await ray_executor.worker_pids()  # the workers are up before anything is timed
         rows = [await measure(plan, args, None), await measure(plan, args, ray_executor)]
     finally:
         await ray_executor.aclose()
+        ray.shutdown()
     ratio = float(rows[1]["ratio"])  # type: ignore[arg-type]
     rows.append(
         {

@@ -185,3 +185,33 @@ def test_research_with_a_dead_ray_address_exits_2_naming_it(tmp_path: Path) -> N
     assert run.returncode == 2, run.stderr
     assert "'127.0.0.1:9'" in run.stderr and "does not answer" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+async def test_a_job_on_ray_uses_the_embedded_store_through_its_socket(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    from orchestrator.app import Runtime
+    from orchestrator.events import Event
+    from orchestrator.models.sim_writer import default_backend
+    from orchestrator.models.simulator import SimulatorServer
+    from orchestrator.store.embedded import DB_FILE, REGISTRY_SUFFIX
+
+    seen: list[Event] = []
+    async with SimulatorServer(default_backend()) as simulator:
+        settings = Settings(
+            model_urls=(simulator.base_url,), data_dir=str(tmp_path), executor="ray"
+        )
+        async with await Runtime.open(settings) as runtime:
+            record = await runtime.research(
+                JobRequest(question="What does the cyclic garbage collector do?"),
+                listeners=[seen.append],
+            )
+            streamed = [e for _, e in await runtime.store.read_events(record.id)]
+    assert record.state == "done", record.error
+    # The research tasks ran on Ray; their events came over the workers' own connections.
+    assert [e.type for e in seen] == [e.type for e in streamed]
+    researched = {e.task_id for e in seen if e.type == "task_finished"}
+    assert researched and any(e.type == "tokens" and e.task_id in researched for e in seen)
+    # Every worker closed its store when the job ended: the last close stopped the server.
+    assert not (tmp_path / (DB_FILE + REGISTRY_SUFFIX)).exists()

@@ -86,9 +86,10 @@ def test_rayservice_serves_the_llm_app_on_gpu_workers() -> None:
     assert int(limits["nvidia.com/gpu"]) >= 1
     assert gpu["minReplicas"] <= gpu["replicas"] <= gpu["maxReplicas"]
     name = service["metadata"]["name"]
-    assert f"--model-url http://{name}-serve-svc:8000/v1" in (
-        INFRA / "kuberay" / "rayservice.yaml"
-    ).read_text()
+    assert (
+        f"--model-url http://{name}-serve-svc:8000/v1"
+        in (INFRA / "kuberay" / "rayservice.yaml").read_text()
+    )
 
 
 def test_raycluster_job_runs_breadth_on_the_cluster() -> None:
