@@ -32,6 +32,9 @@ R = TypeVar("R")
 
 # Concurrent submissions one actor runs (they are coroutines, mostly waiting on I/O).
 DEFAULT_MAX_CONCURRENCY = 1000
+# Default pool size: one worker per CPU of the cluster, at most this many (each is a
+# process; being async, a few per node keep a node busy).
+MAX_DEFAULT_WORKERS = 32
 
 
 class TaskWorker:
@@ -64,7 +67,8 @@ async def close_context(ctx: Any) -> None:
 
 
 class RayExecutor:
-    """Runs each submission on one of ``workers`` async Ray actors (default: one per CPU).
+    """Runs each submission on one of ``workers`` async Ray actors (default: one per CPU of
+    the cluster, at most ``MAX_DEFAULT_WORKERS``).
 
     ``address``: the Ray cluster to join (None: the one this process already joined, else
     a new local Ray). Needs the ``ray`` extra.
@@ -83,7 +87,11 @@ class RayExecutor:
         self.name = name
         self._ray = import_ray()
         self._owns_ray = connect_ray(address)
-        size = workers if workers is not None else int(cluster_resource("CPU"))
+        size = (
+            workers
+            if workers is not None
+            else min(int(cluster_resource("CPU")), MAX_DEFAULT_WORKERS)
+        )
         if size < 1:
             raise ConfigError(
                 f"the Ray executor needs at least one worker, got {size!r}; the cluster has "
