@@ -321,8 +321,16 @@ class _Run:
                 on_retry=functools.partial(s.emit, "task_retry", spec.id),
             )
             if getattr(s.executor, "remote", False):
-                # Counted in the worker's own budget there; the job's budget counts it here.
+                # Counted in the worker's own budget there; the job's budget counts it here,
+                # and the progress view hears the job's new total (no tokens spent anew).
                 s.budget.record(result.usage)
+                await s.emit(
+                    "tokens",
+                    spec.id,
+                    prompt_tokens=0,
+                    completion_tokens=0,
+                    total_tokens=s.budget.usage.total_tokens,
+                )
         else:
             result = resumed
         if result.status == "done" and result.new_tasks:

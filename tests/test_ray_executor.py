@@ -126,13 +126,16 @@ def test_worker_lost_is_transient() -> None:
     assert is_transient(WorkerLost("worker 0 died"))
 
 
-async def spend_tokens_on(executor: Any, context: Any, budget: BudgetTracker) -> None:
+async def spend_tokens_on(
+    executor: Any, context: Any, budget: BudgetTracker, events: EventLog | None = None
+) -> None:
     scheduler = Scheduler(
         executor=executor,
         handlers={"research": spend},
         context=context,
         budget=budget,
         job_id="job-spend",
+        events=events,
     )
     outcome = await scheduler.run(TaskPlan(tasks=[TaskSpec(id="a"), TaskSpec(id="b")]))
     assert {r.status for r in outcome.results.values()} == {"done"}
@@ -140,15 +143,22 @@ async def spend_tokens_on(executor: Any, context: Any, budget: BudgetTracker) ->
 
 async def test_remote_task_tokens_reach_the_job_budget_once(executor: RayExecutor) -> None:
     budget = BudgetTracker(Budgets())
-    await spend_tokens_on(executor, probe_ref("job-spend"), budget)
+    events = EventLog()
+    await spend_tokens_on(executor, probe_ref("job-spend"), budget, events)
     assert budget.usage.total_tokens == 30
+    # The progress view hears the job's running total; no tokens are reported twice.
+    totals = [e.data["total_tokens"] for e in events.of_type("tokens")]
+    assert sorted(totals) == [15, 30]
+    assert all(e.data["prompt_tokens"] == 0 for e in events.of_type("tokens"))
 
 
 async def test_local_task_tokens_are_not_counted_twice() -> None:
     # In process, the handler's ctx is the job's own context: its budget is the job's.
     context = ProbeContext("job-spend")
-    await spend_tokens_on(LocalExecutor(), context, context.budget)
+    events = EventLog()
+    await spend_tokens_on(LocalExecutor(), context, context.budget, events)
     assert context.budget.usage.total_tokens == 30
+    assert not events.of_type("tokens")  # in process, the handler's calls report their own
 
 
 def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
