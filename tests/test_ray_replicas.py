@@ -103,6 +103,7 @@ async def test_a_vllm_replica_without_vllm_names_the_replica_and_the_cause(
     assert caught.value.retryable is False
 
 
+@pytest.mark.slow
 async def test_a_job_on_a_ray_hosted_fleet_runs_end_to_end(
     ray_cluster: str,
     simulator: SimulatorServer,

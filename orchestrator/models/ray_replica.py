@@ -221,8 +221,8 @@ def actor_name(scope: FleetScope, model: str, index: int) -> str:
 
 def ray_fleet(model: str, spec: RayFleetSpec, scope: FleetScope) -> ModelPool:
     """A pool over ``spec.replicas`` Ray-hosted replicas of the graph's model ``model``."""
-    if scope.owner:
-        connect_ray(scope.ray_address, what="Ray-hosted model replicas")
+    # A no-op in a Ray worker; a process outside Ray (the job's, a worker's) joins it.
+    connect_ray(scope.ray_address, what="Ray-hosted model replicas")
     gpus = spec.gpus()
     startup_error = None
     if gpus > 0 and cluster_resource("GPU") < gpus:
