@@ -181,8 +181,9 @@ def operator_workload(op: str, params: dict[str, Any]) -> Workload:
                 ChatMessage(role="user", content=QUESTIONS[q % len(QUESTIONS)]),
             ]
             # An operator that cannot parse the simulator's text still spent the calls.
-            async with gate, contextlib.suppress(BreadthError):
-                await defn.run(Branches(_context(model), AgentSpec()), parsed, messages)
+            async with gate:
+                with contextlib.suppress(BreadthError):
+                    await defn.run(Branches(_context(model), AgentSpec()), parsed, messages)
 
         await asyncio.gather(*(one(q) for q in range(args.questions)))
 
