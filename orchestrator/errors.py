@@ -11,6 +11,7 @@
 - ``StoreUnavailable``: the operator's Redis cannot be reached.
 - ``ToolError``: a tool raised or was called with bad arguments.
 - ``TaskFailed``: a task failed after its retries; carries the cause.
+- ``WorkerLost``: the process running a task (a Ray worker) died; transient, so retried.
 - ``MissingExtra``: an optional dependency is missing; names the pip command.
 - ``ConfigError``: a bad command-line value or setting.
 - ``RealModelBlocked``: a unit test tried to reach a real model without opting in.
@@ -134,6 +135,14 @@ class TaskFailed(BreadthError):
         self.task_id = task_id
         self.cause = cause
         super().__init__(f"task {task_id!r} failed: {cause}")
+
+
+class WorkerLost(BreadthError, ConnectionError):
+    """The worker process running a task died mid-task (a Ray worker crashed or was killed).
+
+    A ``ConnectionError``, so the retry policy treats it as transient: the task runs
+    again on another worker.
+    """
 
 
 class JobCancelled(BreadthError):

@@ -20,7 +20,8 @@ Decisions worth knowing:
   resumed job runs them; "skipped" results (a dependency failed) are not stored either.
 - Handlers count their own tokens against the budget (their model calls go through the
   job's ``BudgetedReplica``); the scheduler only reads ``budget.exhausted()`` and never
-  adds ``result.usage`` again.
+  adds ``result.usage`` again, unless the executor is ``remote`` (Ray): then the
+  handler counted in its worker's budget, and the job's budget gets ``result.usage``.
 """
 
 from __future__ import annotations
@@ -319,6 +320,17 @@ class _Run:
                 rng=s.rng,
                 on_retry=functools.partial(s.emit, "task_retry", spec.id),
             )
+            if getattr(s.executor, "remote", False):
+                # Counted in the worker's own budget there; the job's budget counts it here,
+                # and the progress view hears the job's new total (no tokens spent anew).
+                s.budget.record(result.usage)
+                await s.emit(
+                    "tokens",
+                    spec.id,
+                    prompt_tokens=0,
+                    completion_tokens=0,
+                    total_tokens=s.budget.usage.total_tokens,
+                )
         else:
             result = resumed
         if result.status == "done" and result.new_tasks:

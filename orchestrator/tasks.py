@@ -75,6 +75,11 @@ def unregister_live(job_id: str) -> None:
     _LIVE.pop(job_id, None)
 
 
+def rebuilt_job_ids() -> list[str]:
+    """The ids of the jobs whose context this process rebuilt (and still holds)."""
+    return list(_REBUILT)
+
+
 def forget_rebuilt(job_id: str) -> RunContext | None:
     """Drop (and return, for closing) the context rebuilt here for another process's job."""
     return _REBUILT.pop(job_id, None)

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -54,6 +55,30 @@ async def redis_client(redis_url: str, namespace: str) -> AsyncIterator[aioredis
     async for key in client.scan_iter(match=f"{namespace}*", count=500):
         await client.delete(key)
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """ONE local Ray for the whole session, started by the first test that asks for it.
+
+    ``ray.init(num_cpus=2, include_dashboard=False)``: a local Ray picks free ports, never
+    Redis's 6379 (checked). Its workers import this checkout's ``tests`` package, so test
+    modules' functions can be shipped to them. Yields the GCS address.
+    """
+    import ray  # the dev extra installs it (`bash infra/setup.sh dev`)
+
+    root = str(Path(__file__).resolve().parents[1])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="WARNING",
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": root}},
+    )
+    address = str(ray.get_runtime_context().gcs_address)
+    assert not address.endswith(":6379"), f"Ray took Redis's port: {address}"
+    yield address
+    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

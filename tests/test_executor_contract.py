@@ -1,10 +1,10 @@
 """The ``Executor`` contract: every executor implementation runs this one suite.
 
-To add an implementation (e.g. a Ray executor), add a ``pytest.param`` with a factory
-that builds it to ``EXECUTORS``. The submitted functions are module-level coroutine
-functions so that an executor that ships work to another process can pickle them; the
-ones that synchronise through ``asyncio.Event`` need the work to run in the test's
-event loop, which a distributed executor's local mode provides.
+To add an implementation, add a ``pytest.param`` with a factory that builds it to
+``EXECUTORS`` (a factory gets the pytest request, so it may use fixtures). The submitted
+functions are module-level coroutine functions so that an executor that ships work to
+another process (Ray) can pickle them; they synchronise with the test through a
+``SignalBoard`` on loopback, which works in the test's event loop and across processes.
 """
 
 from __future__ import annotations
@@ -17,20 +17,40 @@ import pytest
 
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
+from tests.signals import SignalBoard, send_signal, wait_signal
 
 T = TypeVar("T")
 
+
+def local_executor(request: pytest.FixtureRequest) -> Executor:
+    return LocalExecutor()
+
+
+def ray_executor(request: pytest.FixtureRequest) -> Executor:
+    from orchestrator.executors.ray_executor import RayExecutor
+
+    request.getfixturevalue("ray_cluster")
+    return RayExecutor()
+
+
 EXECUTORS: list[object] = [
-    pytest.param(LocalExecutor, id="local"),
+    pytest.param(local_executor, id="local"),
+    pytest.param(ray_executor, id="ray", marks=pytest.mark.ray),
 ]
 
 
 @pytest.fixture(params=EXECUTORS)
 async def executor(request: pytest.FixtureRequest) -> AsyncIterator[Executor]:
-    factory: Callable[[], Executor] = request.param
-    built = factory()
+    factory: Callable[[pytest.FixtureRequest], Executor] = request.param
+    built = factory(request)
     yield built
     await built.aclose()
+
+
+@pytest.fixture
+async def board() -> AsyncIterator[SignalBoard]:
+    async with SignalBoard() as signals:
+        yield signals
 
 
 class Boom(Exception):
@@ -45,25 +65,25 @@ async def explode(message: str) -> None:
     raise Boom(message)
 
 
-async def meet(arrived: asyncio.Event, other_arrived: asyncio.Event, name: str) -> str:
+async def meet(board: str, name: str, other: str) -> str:
     """Finish only once the other submission has started too: they must overlap."""
-    arrived.set()
-    await other_arrived.wait()
+    await send_signal(board, name)
+    await wait_signal(board, other)
     return name
 
 
-async def hold(started: asyncio.Event, stopped: asyncio.Event) -> None:
+async def hold(board: str) -> None:
     """Run until cancelled; say when it started and when it stopped."""
-    started.set()
+    await send_signal(board, "started")
     try:
         await asyncio.Event().wait()
     finally:
-        stopped.set()
+        await send_signal(board, "stopped")
 
 
 async def within(awaitable: Awaitable[T]) -> T:
     """Await with a guard, so that a broken executor fails instead of hanging."""
-    return await asyncio.wait_for(awaitable, timeout=10)
+    return await asyncio.wait_for(awaitable, timeout=20)
 
 
 def test_implements_the_protocol(executor: Executor) -> None:
@@ -72,40 +92,43 @@ def test_implements_the_protocol(executor: Executor) -> None:
 
 
 async def test_returns_the_result(executor: Executor) -> None:
-    assert await executor.submit(add, 2, 3) == 5
+    assert await within(executor.submit(add, 2, 3)) == 5
 
 
 async def test_propagates_the_exception_unchanged(executor: Executor) -> None:
     with pytest.raises(Boom) as info:
-        await executor.submit(explode, "no sources")
+        await within(executor.submit(explode, "no sources"))
+    assert type(info.value) is Boom
     assert str(info.value) == "no sources"
 
 
-async def test_concurrent_submissions_overlap(executor: Executor) -> None:
-    first, second = asyncio.Event(), asyncio.Event()
+async def test_concurrent_submissions_overlap(executor: Executor, board: SignalBoard) -> None:
     both = asyncio.gather(
-        executor.submit(meet, first, second, "first"),
-        executor.submit(meet, second, first, "second"),
+        executor.submit(meet, board.address, "first", "second"),
+        executor.submit(meet, board.address, "second", "first"),
     )
     assert list(await within(both)) == ["first", "second"]
 
 
-async def test_cancelling_the_awaiter_cancels_the_work(executor: Executor) -> None:
-    started, stopped = asyncio.Event(), asyncio.Event()
-    awaiter = asyncio.create_task(executor.submit(hold, started, stopped))
-    await within(started.wait())
+async def test_cancelling_the_awaiter_cancels_the_work(
+    executor: Executor, board: SignalBoard
+) -> None:
+    awaiter = asyncio.create_task(executor.submit(hold, board.address))
+    await within(board.wait("started"))
     awaiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await awaiter
-    await within(stopped.wait())
+    # The work stopped before the awaiter gave up waiting for it.
+    assert board.is_set("stopped")
 
 
-async def test_aclose_cancels_running_work_and_refuses_new_work(executor: Executor) -> None:
-    started, stopped = asyncio.Event(), asyncio.Event()
-    awaiter = asyncio.create_task(executor.submit(hold, started, stopped))
-    await within(started.wait())
-    await executor.aclose()
-    assert stopped.is_set()
+async def test_aclose_cancels_running_work_and_refuses_new_work(
+    executor: Executor, board: SignalBoard
+) -> None:
+    awaiter = asyncio.create_task(executor.submit(hold, board.address))
+    await within(board.wait("started"))
+    await within(executor.aclose())
+    assert board.is_set("stopped")
     with pytest.raises(asyncio.CancelledError):
         await awaiter
     with pytest.raises(RuntimeError, match="closed"):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agents.strategies.operators import STRATEGIES
+from agents.strategies.operators.skeleton import points_schema
 from agents.strategies.runtime import Branches, parse_params
 from orchestrator.app import builtin_ops
 from orchestrator.budget import Budgets
@@ -129,9 +130,33 @@ async def test_budget_spent_on_the_skeleton_keeps_the_points_as_lines() -> None:
 
 
 async def test_unreadable_skeleton_is_a_model_output_error() -> None:
+    model = ScriptedModel(script_with(""))
     with pytest.raises(ModelOutputError, match="no points") as info:
-        await run(ScriptedModel(script_with("")))
+        await run(model)
     assert info.value.output == ""
+    # Asked twice, the second time hotter.
+    assert [r.temperature for r in model.calls] == [0.7, 1.0]
+
+
+async def test_a_skeleton_without_points_is_asked_for_once_more() -> None:
+    replies = iter(["", SKELETON_REPLY])
+
+    def script(request: GenerateRequest, _: int) -> str:
+        point = point_of(request)
+        return next(replies) if point is None else f"Expansion of point {point}."
+
+    model = ScriptedModel(script)
+    outcome, _ = await run(model, temperature=0.2)
+    assert outcome.details["points"] == 3
+    assert [r.temperature for r in model.calls[:2]] == [0.2, pytest.approx(0.5)]
+
+
+def test_json_points_must_start_with_a_letter_or_digit() -> None:
+    pattern = re.compile(points_schema(4)["properties"]["points"]["items"]["pattern"])
+    assert pattern.match("Cache responses")
+    assert pattern.match("2 caches")
+    for bad in ["...", ". cache", 'say "hi"', "a\\b", "one\ntwo", "ab"]:
+        assert not pattern.match(bad), bad
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,15 @@
 """The replica contract: every ``Replica`` implementation passes the same tests.
 
 Run against the scripted model, an ``OpenAIReplica`` talking to the simulator over
-loopback HTTP, a ``ModelPool`` over two simulators, and (marked ``real_model``) the
-embedded SmolLM2 model. Assertions hold for any model; the ones about exact text only
-apply to scripted backends.
+loopback HTTP, a ``ModelPool`` over two simulators, a replica hosted in a Ray actor (the
+simulator engine, on the session's local Ray), and (marked ``real_model``) the embedded
+SmolLM2 model, in process and in a Ray actor. Assertions hold for any model; the ones
+about exact text only apply to scripted backends.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -51,7 +53,9 @@ class Backend:
         "scripted",
         "openai-sim",
         "pool",
+        pytest.param("ray-sim", marks=pytest.mark.ray),
         pytest.param("embedded", marks=pytest.mark.real_model),
+        pytest.param("ray-embedded", marks=[pytest.mark.real_model, pytest.mark.ray]),
     ]
 )
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
@@ -60,6 +64,21 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         replica: Replica
         if kind == "scripted":
             yield Backend(ScriptedModel(script), scripted=True, honours_limits=False)
+            return
+        if kind.startswith("ray-"):
+            from orchestrator.graph.fleet_spec import RayFleetSpec
+            from orchestrator.models.ray_replica import RayReplica, build_engine
+            from orchestrator.models.sim_engine import SimEngine
+
+            request.getfixturevalue("ray_cluster")
+            if kind == "ray-sim":
+                engine = functools.partial(SimEngine, ScriptedModel(script, name="ray-sim"))
+            else:
+                spec = RayFleetSpec(engine="llama_cpp", engine_kwargs={"threads": 1})
+                engine = functools.partial(build_engine, spec, "ray-embedded")
+            replica = RayReplica(kind, engine)
+            stack.push_async_callback(replica.aclose)
+            yield Backend(replica, scripted=kind == "ray-sim", honours_limits=True)
             return
         if kind == "embedded":
             from orchestrator.models.llama_local import LlamaCppReplica

@@ -1,7 +1,9 @@
 """A whole research job on the simulator and the real Redis store: run, interrupt, resume.
 
 Drain, then assert: each job runs to its end (or is cancelled), then the stored job,
-results and events are checked.
+results and events are checked. Every test runs on both executors: in process, and on
+the session's local Ray, where the tasks run in Ray workers on contexts rebuilt from the
+settings, and the listeners follow the job's event stream in the store.
 """
 
 from __future__ import annotations
@@ -51,8 +53,26 @@ def corpus(tmp_path: Path) -> Path:
     return docs
 
 
-def settings_for(simulator: SimulatorServer, namespace: str) -> Settings:
-    return Settings(model_urls=(simulator.base_url,), namespace=namespace)
+@pytest.fixture(params=["local", pytest.param("ray", marks=[pytest.mark.ray, pytest.mark.slow])])
+def executor(request: pytest.FixtureRequest) -> str:
+    if request.param == "ray":
+        request.getfixturevalue("ray_cluster")
+    return str(request.param)
+
+
+@pytest.fixture
+def settings_for(
+    executor: str, redis_url: str
+) -> Callable[[SimulatorServer | None, str], Settings]:
+    """The job's settings: the simulator, the test's Redis namespace, the executor."""
+
+    def make(simulator: SimulatorServer | None, namespace: str) -> Settings:
+        urls = (simulator.base_url,) if simulator is not None else ()
+        return Settings(
+            model_urls=urls, redis_url=redis_url, namespace=namespace, executor=executor
+        )
+
+    return make
 
 
 async def research(
@@ -73,7 +93,11 @@ async def research(
 
 
 async def test_a_research_job_runs_end_to_end_and_is_stored(
-    simulator: SimulatorServer, redis_client: aioredis.Redis, namespace: str, corpus: Path
+    simulator: SimulatorServer,
+    redis_client: aioredis.Redis,
+    namespace: str,
+    corpus: Path,
+    settings_for: Callable[[SimulatorServer | None, str], Settings],
 ) -> None:
     store = RedisStore(redis_client, namespace)
     seen: list[Event] = []
@@ -99,7 +123,11 @@ async def test_a_research_job_runs_end_to_end_and_is_stored(
 
 
 async def test_an_interrupted_job_resumes_without_redoing_finished_tasks(
-    simulator: SimulatorServer, redis_client: aioredis.Redis, namespace: str, corpus: Path
+    simulator: SimulatorServer,
+    redis_client: aioredis.Redis,
+    namespace: str,
+    corpus: Path,
+    settings_for: Callable[[SimulatorServer | None, str], Settings],
 ) -> None:
     store = RedisStore(redis_client, namespace)
     settings = settings_for(simulator, namespace)
@@ -149,12 +177,14 @@ async def test_an_interrupted_job_resumes_without_redoing_finished_tasks(
 
 
 async def test_a_model_that_returns_garbage_fails_the_job_with_its_output(
-    redis_client: aioredis.Redis, namespace: str
+    redis_client: aioredis.Redis,
+    namespace: str,
+    settings_for: Callable[[SimulatorServer | None, str], Settings],
 ) -> None:
     store = RedisStore(redis_client, namespace)
     garbage = ScriptedModel({"*": "I am not JSON at all <<<"})
     record = await research(
-        JobRequest(question=QUESTION), Settings(namespace=namespace), store=store, model=garbage
+        JobRequest(question=QUESTION), settings_for(None, namespace), store=store, model=garbage
     )
     assert record.state == "failed"
     assert record.error is not None and "I am not JSON at all" in record.error

@@ -24,12 +24,14 @@ from orchestrator.errors import ConfigError
 from orchestrator.events import Event, EventSink
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
+from orchestrator.executors.remote import is_remote, release_job, shippable, tail_events
 from orchestrator.graph.loader import load_graph, load_graph_text
 from orchestrator.graph.resolve import resolve_graph
 from orchestrator.graph.spec import GraphSpec
 from orchestrator.job import JobRecord, JobRequest
 from orchestrator.models.factory import build_model
 from orchestrator.models.protocol import Replica
+from orchestrator.models.ray_replica import FleetScope
 from orchestrator.ops import OpRegistry
 from orchestrator.runner import EventListener, StoreEventSink, run_job, start_job
 from orchestrator.settings import Settings
@@ -92,11 +94,24 @@ def load_request_graph(request: JobRequest, ops: OpRegistry) -> GraphSpec:
     return spec
 
 
-def job_models(spec: GraphSpec, default: Replica, *, tracing: Tracing | None) -> dict[str, Replica]:
-    """One replica per model the graph names: its own servers, or the job's default model."""
+def job_models(
+    spec: GraphSpec,
+    default: Replica,
+    *,
+    tracing: Tracing | None,
+    fleet: FleetScope | None = None,
+) -> dict[str, Replica]:
+    """One replica per model the graph names: its own servers, its Ray-hosted replicas
+    (``fleet`` says whose, see ``models.ray_replica``), or the job's default model.
+    """
     models: dict[str, Replica] = {}
     for name, model_spec in spec.models.items():
-        if model_spec.urls:
+        if model_spec.ray is not None:
+            from orchestrator.models.ray_replica import ray_fleet
+
+            scope = fleet or FleetScope(job_id="adhoc", owner=True)
+            models[name] = _traced(ray_fleet(name, model_spec.ray, scope), tracing)
+        elif model_spec.urls:
             models[name] = _traced(
                 build_model(model_spec.urls, model_name=model_spec.model), tracing
             )
@@ -111,12 +126,14 @@ def _traced(model: Replica, tracing: Tracing | None) -> Replica:
 
 
 def build_executor(settings: Settings) -> Executor:
-    """The executor the settings name."""
+    """The executor the settings name: in process, or on Ray (joining ``ray_address``)."""
     if settings.executor == "local":
         return LocalExecutor()
-    raise ConfigError(
-        f"executor {settings.executor!r} is not available in this build; use --executor local"
-    )
+    if settings.executor == "ray":
+        from orchestrator.executors.ray_executor import RayExecutor
+
+        return RayExecutor(address=settings.ray_address)
+    raise ConfigError(f"executor {settings.executor!r} is unknown; use --executor local or ray")
 
 
 class Runtime:
@@ -259,12 +276,19 @@ class Runtime:
         stopping), so it is stored as queued, not cancelled.
         """
         spec = self.load_request(record.request)
-        sink = StoreEventSink(self.store, list(listeners))
+        # Tasks on a remote executor emit to the store's stream from their own process: the
+        # listeners then read that stream, so they see every event, in stream order.
+        remote = is_remote(self.executor)
+        sink = StoreEventSink(self.store, [] if remote else list(listeners))
         replaying = self.settings.replay_of is not None
+        fleet = FleetScope(record.id, owner=True, ray_address=self.settings.ray_address)
         models = (
-            replay_models(spec) if replaying else job_models(spec, self.model, tracing=self.tracing)
+            replay_models(spec)
+            if replaying
+            else job_models(spec, self.model, tracing=self.tracing, fleet=fleet)
         )
         corpus = record.request.corpus or self.settings.corpus
+        tail = tail_events(self.store, record.id, listeners) if remote and listeners else None
         try:
             async with contextlib.AsyncExitStack() as stack:
                 tools: Toolbox | None = None
@@ -275,10 +299,14 @@ class Runtime:
                 ctx = await self.job_context(record, spec, models, sink, tools)
                 register_live(ctx)
                 try:
-                    async with self._job_span(record, spec.name):
+                    async with (
+                        self._job_span(record, spec.name),
+                        tail or contextlib.nullcontext(),
+                    ):
                         return await run_job(record, ctx, released=released)
                 finally:
                     unregister_live(record.id)
+                    await release_job(self.executor, record.id)
         except ConfigError as exc:
             # A tool that cannot start (an MCP server) fails the job, not the process.
             record.state, record.error = "failed", str(exc)
@@ -335,7 +363,7 @@ class Runtime:
         ``tools`` default to the job's built-in tools, unwrapped (``job_context`` wraps
         models and tools in the job's call log).
         """
-        ref = JobRef(record.id, self.settings, spec, record.request, rebuild_context)
+        ref = JobRef(record.id, shippable(self.settings), spec, record.request, rebuild_context)
         corpus = record.request.corpus or self.settings.corpus
         return RunContext(
             job_id=record.id,
@@ -385,7 +413,12 @@ async def rebuild_context(ref: JobRef) -> RunContext:
         tools: Toolbox | None = None
     else:
         model = build_model(list(settings.model_urls), model_name=settings.model_name)
-        models = job_models(ref.graph, model, tracing=None)
+        models = job_models(
+            ref.graph,
+            model,
+            tracing=None,
+            fleet=FleetScope(ref.job_id, owner=False, ray_address=settings.ray_address),
+        )
         tools = job_tools(ref.request.corpus or settings.corpus, settings)
     log = call_log(settings, store, ref.job_id)
     return RunContext(

@@ -65,6 +65,24 @@ def add_cache_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_executor_flags(parser: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--ray-address``: where a job's tasks run (research, worker)."""
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default=None,
+        help="where tasks run: in this process (local, the default) or on Ray workers (ray; "
+        "needs `pip install 'breadth[ray]'`)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to join with --executor ray (host:port of the head, ray://host:10001 "
+        "or auto; default: start a local Ray). On a cluster, give --redis-url too: Ray "
+        "workers on other machines cannot reach the embedded store",
+    )
+
+
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     """The settings the flags give (those a command does not have stay at their defaults)."""
     flags = {
@@ -77,5 +95,7 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
         "python_sandbox": getattr(args, "python_sandbox", None),
         "cache": getattr(args, "cache", None) or getattr(args, "cache_sampled", None) or None,
         "cache_sampled": getattr(args, "cache_sampled", None) or None,
+        "executor": getattr(args, "executor", None),
+        "ray_address": getattr(args, "ray_address", None),
     }
     return Settings.from_env(**flags, **extra)

@@ -16,6 +16,7 @@ from orchestrator.cli.options import (
     EXIT_JOB_FAILED,
     Subparsers,
     add_cache_flags,
+    add_executor_flags,
     add_model_flags,
     add_store_flags,
     add_tool_flags,
@@ -40,6 +41,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--otlp-endpoint", help="send traces over OTLP/HTTP (e.g. Jaeger)")
     parser.add_argument("--json", action="store_true", help="print the job record as JSON")
     add_store_flags(parser)
+    add_executor_flags(parser)
     remote.add_server_flags(parser)
     parser.set_defaults(run=run_research)
 

@@ -11,7 +11,14 @@ import logging
 
 from rich.console import Console
 
-from orchestrator.cli.options import Subparsers, add_model_flags, add_store_flags, settings_from
+from orchestrator.cli.options import (
+    Subparsers,
+    add_executor_flags,
+    add_model_flags,
+    add_store_flags,
+    add_tool_flags,
+    settings_from,
+)
 
 
 def add_worker_flags(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +52,8 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("--corpora", metavar="DIR", help="folders jobs may name as their corpus")
     add_store_flags(parser)
     add_model_flags(parser)
+    add_executor_flags(parser)
+    add_tool_flags(parser)
     add_worker_flags(parser)
     parser.add_argument("--otlp-endpoint", help="send traces over OTLP/HTTP (e.g. Jaeger)")
     parser.set_defaults(run=run_serve)

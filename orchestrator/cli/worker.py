@@ -13,19 +13,25 @@ import signal
 
 from rich.console import Console
 
-from orchestrator.cli.options import Subparsers, add_model_flags, add_store_flags, settings_from
+from orchestrator.cli.options import (
+    Subparsers,
+    add_executor_flags,
+    add_model_flags,
+    add_store_flags,
+    add_tool_flags,
+    settings_from,
+)
 from orchestrator.cli.serve import add_worker_flags
 
 
 def register(sub: Subparsers) -> None:
     parser = sub.add_parser("worker", help="run queued jobs of a service (until SIGTERM)")
     parser.add_argument("--concurrency", type=int, default=4, help="jobs run at once")
-    parser.add_argument(
-        "--executor", choices=["local", "ray"], default="local", help="where tasks run"
-    )
     parser.add_argument("--name", help="the worker's name (default: host-pid-random)")
     add_store_flags(parser)
     add_model_flags(parser)
+    add_executor_flags(parser)
+    add_tool_flags(parser)
     add_worker_flags(parser)
     parser.add_argument("--otlp-endpoint", help="send traces over OTLP/HTTP (e.g. Jaeger)")
     parser.set_defaults(run=lambda args, console: asyncio.run(run_worker(args, console)))
@@ -44,7 +50,7 @@ async def run_worker(args: argparse.Namespace, console: Console) -> int:
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    async with await Runtime.open(settings_from(args, executor=args.executor)) as runtime:
+    async with await Runtime.open(settings_from(args)) as runtime:
         if isinstance(runtime.store, RedisStore):
             runtime.store.keep_reconnecting()
         worker = Worker(runtime, options, name=args.name)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orchestrator.budget import Budgets
+from orchestrator.graph.fleet_spec import RayFleetSpec
 
 START = "START"
 END = "END"
@@ -44,6 +45,22 @@ class ModelSpec(BaseModel):
     max_tokens: int = Field(
         default=512, ge=1, le=131_072, description="Default completion length limit of its agents."
     )
+    ray: RayFleetSpec | None = Field(
+        default=None,
+        description=(
+            "Serve this model from replicas in Ray actors (vLLM, llama.cpp or the simulator) "
+            "instead of 'urls'; the pool routes across them."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _urls_or_ray(self) -> ModelSpec:
+        if self.urls and self.ray is not None:
+            raise ValueError(
+                "a model is served by its 'urls' or by Ray replicas ('ray'), not both; "
+                "remove one of them"
+            )
+        return self
 
 
 MCP_SERVER_NAME = r"^[A-Za-z][A-Za-z0-9-]{0,30}$"

@@ -1,7 +1,8 @@
 """A pool of replicas that is itself a replica: routes, counts load and fails over.
 
-Each request goes where ``routing.choose_replica`` says: the least loaded healthy
-replica, or the one that already served the prompt's prefix (its KV cache holds it).
+Each request goes where the pool's ``router`` says (``routing.PrefixAware`` by default:
+prefix affinity and load scored together, sibling branches kept on the replica holding
+their shared prefix; ``RoundRobin`` and ``LeastLoaded`` for comparison).
 A replica that fails with a retryable ``BackendUnavailable`` sits out ``cooldown_s``
 while the request is retried on another; a stream is retried only if it failed
 before its first chunk (after that the caller has seen output). A replica's 429 slows
@@ -26,7 +27,13 @@ from orchestrator.models.protocol import (
     StreamChunk,
     served_model,
 )
-from orchestrator.models.routing import PrefixAffinity, choose_replica
+from orchestrator.models.routing import (
+    PrefixAware,
+    Router,
+    RouteRequest,
+    prompt_blocks,
+    prompt_text,
+)
 
 
 @dataclass
@@ -55,6 +62,7 @@ class ModelPool:
         retry_backoff_s: float = 0.25,
         affinity_capacity: int = 4096,
         clock: Callable[[], float] = time.monotonic,
+        router: Router | None = None,
     ) -> None:
         if not replicas:
             raise ValueError("a ModelPool needs at least one replica")
@@ -66,7 +74,9 @@ class ModelPool:
         self.slack = slack
         self.retry_backoff_s = retry_backoff_s
         self._clock = clock
-        self._affinity = PrefixAffinity(affinity_capacity)
+        self.router = router or PrefixAware(
+            len(self.replicas), slack=slack, affinity_capacity=affinity_capacity
+        )
         self._stats = [ReplicaStats(name=r.name) for r in self.replicas]
         self._down_until = [0.0] * len(self.replicas)
         self._throttles = [ReplicaThrottle(clock=clock) for _ in self.replicas]
@@ -165,19 +175,13 @@ class ModelPool:
             # Every replica failed this request once: back off before going round again.
             eligible = [True] * count
             await asyncio.sleep(min(self.cooldown_s, self.retry_backoff_s * attempt))
-        key = request.prefix_key()
-        preferred = self._affinity.get(key)
-        index = choose_replica(
-            [s.outstanding for s in self._stats],
-            eligible,
-            preferred,
-            slack=self.slack,
-            spread=int(key[:8], 16),
-        )
-        if index == preferred:
-            self._stats[index].affinity_hits += 1
-        self._affinity.remember(key, index)
-        return index
+        text = prompt_text([(m.role, m.content) for m in request.messages])
+        view = RouteRequest(request.prefix_key(), tuple(prompt_blocks(text)))
+        route = self.router.choose(view, [s.outstanding for s in self._stats], eligible)
+        if route.reason in ("sibling", "prefix"):
+            self._stats[route.index].affinity_hits += 1
+        self.router.observe(view, route.index)
+        return route.index
 
     def _failed(self, index: int, exc: BackendUnavailable) -> None:
         self._stats[index].failures += 1

@@ -62,7 +62,13 @@ class InstrumentedExecutor:
     def __init__(self, inner: Executor, *, tracer_provider: TracerProvider | None = None) -> None:
         self.inner = inner
         self.name = inner.name
+        self.remote = bool(getattr(inner, "remote", False))
         self._tracer = tracer_of(tracer_provider)
+
+    async def release(self, job_id: str) -> None:
+        release = getattr(self.inner, "release", None)
+        if release is not None:
+            await release(job_id)
 
     async def submit(self, fn: Callable[..., Awaitable[R]], /, *args: Any) -> R:
         name, attributes, agent = task_attributes(self.name, fn, args)

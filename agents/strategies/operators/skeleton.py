@@ -31,9 +31,23 @@ EXPANSION_LEAD = (
 )
 
 
+# Replies asked for before a skeleton without points fails the op.
+SKELETON_ATTEMPTS = 2
+
+
+def retry_temperature(base: float | None, attempt: int) -> float | None:
+    """The temperature of attempt ``attempt``: the setting first, then 0.3 hotter (max 1.0)."""
+    if attempt == 0:
+        return base
+    return min(1.0, (base if base is not None else 0.7) + 0.3)
+
+
 def points_schema(max_points: int) -> dict[str, Any]:
     """The JSON schema of a skeleton: ``{"points": [...]}`` of short strings."""
-    point = {"type": "string", "minLength": 1, "maxLength": 120}
+    # A point starts with a letter or digit and holds no quote, backslash or newline: a
+    # grammar-constrained small model cannot fill it with punctuation only (which reads as
+    # no point at all) nor break the JSON string.
+    point = {"type": "string", "pattern": r'^[A-Za-z0-9][^"\\\n]{2,118}$'}
     return {
         "type": "object",
         "properties": {
@@ -66,12 +80,18 @@ async def run_skeleton(
     question = question_of(messages)
     outline = ask(messages, skeleton_prompt(question, params.max_points, as_json=as_json))
     # Without a skeleton there is nothing to answer with: a budget stop here propagates.
-    reply = await branches.text(
-        outline,
-        json_schema=points_schema(params.max_points) if as_json else None,
-        temperature=params.temperature,
-    )
-    points = parse_skeleton(reply, params.max_points)
+    # A reply without points is asked for again once, a little hotter.
+    points: list[str] = []
+    reply = ""
+    for attempt in range(SKELETON_ATTEMPTS):
+        reply = await branches.text(
+            outline,
+            json_schema=points_schema(params.max_points) if as_json else None,
+            temperature=retry_temperature(params.temperature, attempt),
+        )
+        points = parse_skeleton(reply, params.max_points)
+        if points:
+            break
     if not points:
         raise ModelOutputError(
             "skeleton: the model's skeleton has no points (numbered lines or a JSON list); "
