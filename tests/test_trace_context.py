@@ -199,3 +199,56 @@ async def test_a_jobs_trace_runs_from_the_client_through_the_service_to_the_work
     finally:
         provider.shutdown()
         delete_namespace_keys(redis_url, namespace)
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.timeout(240)
+async def test_tasks_on_ray_continue_the_jobs_trace_in_their_workers(
+    ray_cluster: str,
+    simulator: SimulatorServer,
+    redis_client: aioredis.Redis,
+    redis_url: str,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Ray workers started before this: they keep the default name of task processes.
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "breadth-driver")
+    with otlp_receiver() as receiver:
+        settings = Settings(
+            model_urls=(simulator.base_url,),
+            redis_url=redis_url,
+            namespace=namespace,
+            executor="ray",
+            ray_address=ray_cluster,
+            otlp_endpoint=receiver.endpoint,
+        )
+        store = RedisStore(redis_client, namespace)
+        async with await Runtime.open(settings, store=store) as runtime:
+            record = await runtime.research(JobRequest(question="What is a reference cycle?"))
+        spans = receiver.spans()  # the workers flush after each task, the driver on close
+    assert record.state == "done", record.error
+    driver = [s for s in spans if s.resource["service.name"] == "breadth-driver"]
+    workers = [s for s in spans if s.resource["service.name"] == "breadth-tasks"]
+    assert len({s.span.trace_id for s in spans}) == 1
+    assert trace_id_of(record.traceparent) == spans[0].span.trace_id.hex()
+    tasks = [s for s in driver if s.name.startswith("task ")]
+    assert len(tasks) == record.tasks_total >= 1
+    assert {s.attributes["breadth.executor"] for s in tasks} == {"ray"}
+    # Each task's subagent span (in the driver) is the parent of its calls in a worker.
+    subagents = {
+        s.span.span_id: s
+        for s in driver
+        if s.name == "invoke_agent researcher"
+        and any(s.span.parent_span_id == t.span.span_id for t in tasks)
+    }
+    assert len(subagents) == len(tasks)
+    remote_calls = [s for s in workers if s.span.parent_span_id in subagents]
+    assert {s.name for s in remote_calls} >= {"chat smol-sim", "execute_tool search"}
+    assert {s.span.parent_span_id for s in remote_calls} == set(subagents)
+    assert not [
+        s
+        for s in driver
+        if s.name.startswith(("chat ", "execute_tool ")) and s.span.parent_span_id in subagents
+    ]

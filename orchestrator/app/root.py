@@ -404,19 +404,28 @@ async def rebuild_context(ref: JobRef) -> RunContext:
     the store, and its tokens are counted against a budget of its own, which the job's
     process adds up from the task results. Its calls are recorded like the job's own; its
     tools are the built-in ones (a graph's MCP servers run in the job's process only).
+    With an OTLP endpoint in the settings its models, ops and tools are traced by this
+    process's tracing, continuing the trace context each task brings along.
     """
     settings = ref.settings
+    tracing = None
+    if settings.traced:
+        from orchestrator.tracing import process_tracing
+
+        tracing = process_tracing(settings)
     store = await open_settings_store(settings)
     events = StoreEventSink(store)
     if settings.replay_of is not None:
         models = replay_models(ref.graph)
         tools: Toolbox | None = None
     else:
-        model = build_model(list(settings.model_urls), model_name=settings.model_name)
+        model = _traced(
+            build_model(list(settings.model_urls), model_name=settings.model_name), tracing
+        )
         models = job_models(
             ref.graph,
             model,
-            tracing=None,
+            tracing=tracing,
             fleet=FleetScope(ref.job_id, owner=False, ray_address=settings.ray_address),
         )
         tools = job_tools(ref.request.corpus or settings.corpus, settings)
@@ -429,9 +438,16 @@ async def rebuild_context(ref: JobRef) -> RunContext:
         executor=LocalExecutor(),
         budget=BudgetTracker(ref.graph.budgets),
         events=events,
-        ops=builtin_ops(),
+        ops=tracing.ops(builtin_ops()) if tracing is not None else builtin_ops(),
         store=store,
-        tools=await job_toolbox(tools, log, events, store=store, job_id=ref.job_id),
+        tools=await job_toolbox(
+            tools,
+            log,
+            events,
+            store=store,
+            job_id=ref.job_id,
+            span=tracing.tool_spans() if tracing is not None else None,
+        ),
         handlers=TASK_HANDLERS,
         source=ref,
     )

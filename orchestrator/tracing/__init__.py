@@ -39,6 +39,7 @@ from orchestrator.tracing.conventions import Conventions
 from orchestrator.tracing.executor import InstrumentedExecutor, instrument_executor
 from orchestrator.tracing.export import (
     DEFAULT_SERVICE,
+    TASKS_SERVICE,
     export_provider,
     traces_endpoint,
     traces_url,
@@ -46,6 +47,7 @@ from orchestrator.tracing.export import (
 from orchestrator.tracing.merge import job_scope
 from orchestrator.tracing.ops import instrument_ops
 from orchestrator.tracing.propagation import extract_context, server_span, traceparent_of
+from orchestrator.tracing.remote import remember_flusher, run_in_trace
 from orchestrator.tracing.replica import InstrumentedReplica, instrument_model
 from orchestrator.tracing.spans import failing_span, span, tracer_of
 from orchestrator.tracing.tools import ToolSpans
@@ -142,6 +144,24 @@ def open_tracing(settings: Settings, *, service_name: str = DEFAULT_SERVICE) -> 
     return Tracing(provider, owned=provider)
 
 
+_PROCESS_TRACING: dict[str, Tracing] = {}
+
+
+def process_tracing(settings: Settings, *, service_name: str = TASKS_SERVICE) -> Tracing | None:
+    """The tracing of a process that runs other processes' tasks (a Ray worker): opened
+    once per traces URL and kept for the process's life (flushed after each task and at
+    exit); None when the settings set no endpoint."""
+    if not settings.traced:
+        return None
+    url = traces_url(settings.otlp_endpoint, settings.otlp_traces_endpoint)
+    found = _PROCESS_TRACING.get(url)
+    if found is None:
+        provider = export_provider(url, service_name=service_name)
+        found = _PROCESS_TRACING[url] = Tracing(provider)
+        remember_flusher(url, provider.force_flush)
+    return found
+
+
 __all__ = [
     "Conventions",
     "InstrumentedExecutor",
@@ -153,6 +173,8 @@ __all__ = [
     "instrument_model",
     "instrument_ops",
     "open_tracing",
+    "process_tracing",
+    "run_in_trace",
     "span",
     "traceparent_of",
     "traces_endpoint",

@@ -4,7 +4,8 @@ Each submitted task is a ``task {id}`` span (its kind, handler, executor and job
 run by an agent of the graph (a researcher subagent, an operator's agent; not a ``tool``
 task, which is one tool call) has an ``invoke_agent {agent}`` span inside it, where its
 model and tool calls nest. The task spans are remembered for
-the node that merges the DAG (``merge.take_finished_tasks``).
+the node that merges the DAG (``merge.take_finished_tasks``). On a remote executor (Ray)
+each task carries the trace context to its worker (``remote.run_in_trace``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from typing import Any, TypeVar
 
+from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
 from orchestrator.executors.base import Executor
@@ -20,6 +22,8 @@ from orchestrator.plan import TaskSpec
 from orchestrator.tasks import run_task
 from orchestrator.tracing import conventions as semconv
 from orchestrator.tracing.merge import apart, task_finished
+from orchestrator.tracing.propagation import traceparent_of
+from orchestrator.tracing.remote import run_in_trace
 from orchestrator.tracing.spans import Attributes, failing_span, tracer_of
 
 R = TypeVar("R")
@@ -84,6 +88,10 @@ class InstrumentedExecutor:
                     scope.enter_context(
                         failing_span(self._tracer, f"invoke_agent {agent}", agent_attributes)
                     )
+                if self.remote:
+                    # Another process runs it: the trace context goes with it.
+                    parent = traceparent_of(trace.get_current_span())
+                    return await self.inner.submit(run_in_trace, parent, fn, *args)
                 return await self.inner.submit(fn, *args)
             finally:
                 task_finished(task_span.get_span_context())
