@@ -33,6 +33,7 @@ from orchestrator.settings import Settings
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.trace_context import trace_id_of, trace_url, valid_traceparent
 from orchestrator.tracing import Tracing
+from tests.conftest import REDIS_URL
 from tests.otlp_receiver import ReceivedSpan, otlp_receiver
 from tests.service_support import (
     TINY_RESEARCH,
@@ -106,6 +107,19 @@ async def test_every_run_of_a_job_joins_its_one_trace_kept_on_the_record(
     assert second_run.context.trace_id == first_run.context.trace_id
     assert second_run.parent is not None
     assert second_run.parent.span_id == first_run.context.span_id
+    # `breadth show` gives the trace, linked to Jaeger when BREADTH_JAEGER_URL is set.
+    shown = await asyncio.to_thread(
+        subprocess.run,
+        breadth_command("show", first.id, "--redis-url", REDIS_URL, "--namespace", namespace),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200", "BREADTH_JAEGER_URL": "http://127.0.0.1:16686"},
+        check=False,
+    )
+    trace = trace_id_of(first.traceparent)
+    assert shown.returncode == 0, shown.stderr
+    assert f"trace: {trace} · http://127.0.0.1:16686/trace/{trace}" in shown.stdout
 
 
 @pytest.fixture
