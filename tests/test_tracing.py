@@ -435,3 +435,16 @@ async def test_a_strategys_branches_are_spans_it_links_to_and_errors_stay_in_the
 
 async def unused_op(ctx: RunContext, node: Any, params: NoParams, state: JobState) -> JobState:
     return {}
+
+
+async def test_a_ray_hosted_fleet_names_its_engines_model_and_provider() -> None:
+    from orchestrator.models.pool import ModelPool
+    from orchestrator.models.protocol import ServedModel, served_model
+    from orchestrator.models.ray_replica import RayReplica
+
+    served = ServedModel("Qwen/Qwen2.5-7B-Instruct", "vllm")
+    # No actor is made: a replica that could not start still says what it would serve.
+    replica = RayReplica("judge-0", startup_error="no GPU", served=served)
+    pool = ModelPool([replica], name="judge")
+    assert await served_model(pool, ask()) == served
+    assert await served_model(pool, ask(model="other")) == ServedModel("other", "vllm")

@@ -1,39 +1,23 @@
 // breadth's live DAG page: a job's agent graph, its task DAG (cytoscape + dagre, left to
 // right) and its report, kept current from the job's event stream (EventSource; on a
-// reconnect the browser sends Last-Event-ID, so no event is seen twice or missed).
-// Everything a model wrote is set as text; only the report's HTML (rendered by the
-// service with raw HTML disabled) is inserted as HTML.
+// reconnect the browser sends Last-Event-ID, so no event is seen twice or missed). The
+// job's model lives in dag_state.js. Everything a model wrote is set as text; only the
+// report's HTML (rendered by the service with raw HTML disabled) is inserted as HTML.
 (function () {
   "use strict";
 
+  const model = window.BreadthDagState;
   const jobId = document.body.dataset.jobId;
   const api = "/ui/api/jobs/" + encodeURIComponent(jobId);
-  const EVENT_TYPES = [
-    "job_queued", "job_started", "node_started", "node_finished", "plan_ready",
-    "task_started", "task_finished", "task_failed", "task_retry", "task_skipped",
-    "tasks_added", "tokens", "execute_tool", "budget_reached", "job_finished",
-    "job_failed", "job_cancelled", "job_released", "log",
-  ];
   const FINAL = new Set(["done", "failed", "cancelled"]);
-  const MAX_CALLS = 64;
+  const seconds = model.seconds;
+  const branchesOf = model.branchesOf;
 
   // Everything the page knows; tests and curious users can read window.breadthDag.
-  const state = {
-    job: null,
-    graph: null,
-    nodes: new Map(),      // node name -> {state, visits}
-    tasks: new Map(),      // task id -> task
-    expanded: new Set(),   // task ids whose branches are shown
-    events: 0,
-    lastEventId: null,
-    ended: false,
-  };
+  const state = model.createState();
   let cy = null;
-  let layoutNeeded = false;
   let source = null;
   window.breadthDag = { state, get cy() { return cy; } };
-
-  // -- helpers ---------------------------------------------------------------------------
 
   function byId(id) { return document.getElementById(id); }
 
@@ -44,34 +28,7 @@
     return node;
   }
 
-  function seconds(value) {
-    if (value == null) return "";
-    return value < 10 ? value.toFixed(2) + " s" : value.toFixed(1) + " s";
-  }
-
-  function task(id) {
-    let found = state.tasks.get(id);
-    if (!found) {
-      found = {
-        id: id, kind: "", question: "", dependsOn: [], state: "pending", startedAt: null,
-        duration: null, resultDuration: null, tokens: 0, attempts: 0, error: null,
-        branches: [], calls: [], fromEvents: false,
-      };
-      state.tasks.set(id, found);
-      layoutNeeded = true;
-    }
-    return found;
-  }
-
-  function setDeps(entry, deps) {
-    const next = (deps || []).map(String);
-    if (next.join("\u0000") !== entry.dependsOn.join("\u0000")) {
-      entry.dependsOn = next;
-      layoutNeeded = true;
-    }
-  }
-
-  // -- the snapshot: graph, tasks, results, report ----------------------------------------
+  // -- the snapshot and the stream ---------------------------------------------------------
 
   async function loadSnapshot() {
     const response = await fetch(api, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -84,133 +41,15 @@
       byId("job-error").textContent = "Could not load the job (HTTP " + response.status + ").";
       return false;
     }
-    applySnapshot(await response.json());
-    return true;
-  }
-
-  function applySnapshot(snap) {
-    state.job = snap.job;
-    if (!state.graph) {
-      state.graph = snap.graph;
-      for (const node of snap.graph.nodes) {
-        if (!state.nodes.has(node.name)) state.nodes.set(node.name, { state: "pending", visits: 0 });
-      }
-    }
-    for (const item of snap.tasks) {
-      const entry = task(item.id);
-      entry.kind = item.kind || entry.kind;
-      entry.question = item.question || entry.question;
-      setDeps(entry, item.depends_on);
-      entry.branches = item.branches || [];
-      entry.resultDuration = item.duration_s;
-      if (!entry.fromEvents && item.status) {
-        entry.state = item.status;
-        entry.duration = item.duration_s;
-        entry.tokens = item.tokens;
-        entry.attempts = item.attempts;
-        entry.error = item.error || null;
-      }
-    }
+    const snap = await response.json();
+    model.applySnapshot(state, snap);
     if (snap.report_html) {
       const report = byId("report");
       report.innerHTML = snap.report_html;  // rendered by the service, raw HTML escaped
       report.hidden = false;
     }
     render();
-  }
-
-  // -- events ------------------------------------------------------------------------------
-
-  const handlers = {
-    job_started(event) {
-      // A new run (a resume): every task starts over as pending; reused ones say so.
-      for (const entry of state.tasks.values()) {
-        entry.state = "pending"; entry.startedAt = null; entry.duration = null;
-        entry.fromEvents = true;
-      }
-      for (const node of state.nodes.values()) node.state = "pending";
-      setJobState("running");
-    },
-    node_started(event) {
-      const node = state.nodes.get(event.data.node) || { state: "pending", visits: 0 };
-      node.state = "running";
-      node.visits = event.data.visit || node.visits + 1;
-      state.nodes.set(event.data.node, node);
-    },
-    node_finished(event) {
-      const node = state.nodes.get(event.data.node);
-      if (node) node.state = "done";
-    },
-    plan_ready(event) {
-      for (const item of event.data.plan || []) {
-        const entry = task(item.id);
-        entry.question = item.question || entry.question;
-        setDeps(entry, item.depends_on);
-      }
-    },
-    tasks_added() { loadSnapshot(); },
-    task_started(event) {
-      const entry = task(event.task_id);
-      entry.fromEvents = true;
-      entry.state = "running";
-      entry.kind = event.data.kind || entry.kind;
-      entry.startedAt = event.ts;
-      entry.attempts = Math.max(entry.attempts, 1);
-      entry.duration = null;
-    },
-    task_retry(event) {
-      const entry = task(event.task_id);
-      entry.attempts = (event.data.attempt || entry.attempts) + 1;
-    },
-    task_finished(event) {
-      const entry = task(event.task_id);
-      entry.fromEvents = true;
-      entry.state = event.data.resumed ? "reused" : "done";
-      if (entry.startedAt != null) entry.duration = event.ts - entry.startedAt;
-      else if (event.data.resumed) entry.duration = entry.resultDuration;
-      entry.tokens = event.data.total_tokens != null ? event.data.total_tokens : entry.tokens;
-      entry.attempts = event.data.attempts || entry.attempts;
-    },
-    task_failed(event) {
-      const entry = task(event.task_id);
-      entry.fromEvents = true;
-      entry.state = "failed";
-      if (entry.startedAt != null) entry.duration = event.ts - entry.startedAt;
-      entry.attempts = event.data.attempts || entry.attempts;
-      entry.error = event.data.error || null;
-    },
-    task_skipped(event) {
-      const entry = task(event.task_id);
-      entry.fromEvents = true;
-      entry.state = "skipped";
-      entry.error = event.data.cause || null;
-    },
-    tokens(event) {
-      if (!event.task_id) return;
-      const entry = task(event.task_id);
-      const used = (event.data.prompt_tokens || 0) + (event.data.completion_tokens || 0);
-      if (entry.state === "running") entry.tokens += used;
-      remember(entry, "model call", used + " tokens");
-    },
-    execute_tool(event) {
-      if (!event.task_id) return;
-      const data = event.data;
-      remember(task(event.task_id), data.tool + " (" + data.status + ", " + seconds(data.duration_s) + ")", data.arguments);
-    },
-    job_finished() { setJobState("done"); loadSnapshot(); },
-    job_failed(event) { setJobState("failed", event.data.error); loadSnapshot(); },
-    job_cancelled() { setJobState("cancelled"); loadSnapshot(); },
-    job_released() { setJobState("queued"); },
-  };
-
-  function remember(entry, label, detail) {
-    if (entry.calls.length < MAX_CALLS) entry.calls.push({ label: label, text: detail || "" });
-  }
-
-  function setJobState(value, error) {
-    if (!state.job) return;
-    state.job.state = value;
-    if (error) state.job.error = error;
+    return true;
   }
 
   function connect() {
@@ -225,13 +64,10 @@
         setLive("reconnecting");
       }
     };
-    for (const type of EVENT_TYPES) {
+    for (const type of model.EVENT_TYPES) {
       source.addEventListener(type, function (message) {
-        state.events += 1;
         state.lastEventId = message.lastEventId || state.lastEventId;
-        const event = JSON.parse(message.data);
-        const handle = handlers[type];
-        if (handle) handle(event);
+        if (model.applyEvent(state, type, JSON.parse(message.data))) loadSnapshot();
         scheduleRender();
       });
     }
@@ -315,10 +151,6 @@
     return lines.join("\n");
   }
 
-  function branchesOf(entry) {
-    return entry.branches.concat(entry.calls);
-  }
-
   function ensureCy() {
     if (cy || typeof window.cytoscape !== "function") return cy;
     cy = window.cytoscape({
@@ -361,7 +193,7 @@
         let node = graph.getElementById(entry.id);
         if (node.empty()) {
           node = graph.add({ group: "nodes", data: { id: entry.id, label: "" }, classes: "task" });
-          layoutNeeded = true;
+          state.layoutNeeded = true;
         }
         node.data("label", label(entry));
         node.classes("task state-" + entry.state + (state.expanded.has(entry.id) ? " expanded" : ""));
@@ -370,7 +202,7 @@
           wanted.add(edgeId);
           if (graph.getElementById(edgeId).empty() && !graph.getElementById(dep).empty()) {
             graph.add({ group: "edges", data: { id: edgeId, source: dep, target: entry.id } });
-            layoutNeeded = true;
+            state.layoutNeeded = true;
           }
         }
         if (state.expanded.has(entry.id)) {
@@ -380,17 +212,17 @@
             if (graph.getElementById(id).empty()) {
               graph.add({ group: "nodes", data: { id: id, label: branch.label + ": " + branch.text }, classes: "branch" });
               graph.add({ group: "edges", data: { id: "edge:" + id, source: entry.id, target: id }, classes: "branch" });
-              layoutNeeded = true;
+              state.layoutNeeded = true;
             }
           });
         }
       }
       graph.elements().forEach(function (element) {
-        if (!wanted.has(element.id())) { element.remove(); layoutNeeded = true; }
+        if (!wanted.has(element.id())) { element.remove(); state.layoutNeeded = true; }
       });
     });
-    if (layoutNeeded) {
-      layoutNeeded = false;
+    if (state.layoutNeeded) {
+      state.layoutNeeded = false;
       graph.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 60, animate: false, fit: true, padding: 20 }).run();
     }
   }
@@ -450,7 +282,7 @@
 
   function toggle(id) {
     if (state.expanded.has(id)) state.expanded.delete(id); else state.expanded.add(id);
-    layoutNeeded = true;
+    state.layoutNeeded = true;
     render();
   }
 
