@@ -10,15 +10,13 @@ event loop, which a distributed executor's local mode provides.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
-
-T = TypeVar("T")
+from tests.support import within
 
 EXECUTORS: list[object] = [
     pytest.param(LocalExecutor, id="local"),
@@ -61,11 +59,6 @@ async def hold(started: asyncio.Event, stopped: asyncio.Event) -> None:
         stopped.set()
 
 
-async def within(awaitable: Awaitable[T]) -> T:
-    """Await with a guard, so that a broken executor fails instead of hanging."""
-    return await asyncio.wait_for(awaitable, timeout=10)
-
-
 def test_implements_the_protocol(executor: Executor) -> None:
     assert isinstance(executor, Executor)
     assert isinstance(executor.name, str) and executor.name
@@ -87,27 +80,27 @@ async def test_concurrent_submissions_overlap(executor: Executor) -> None:
         executor.submit(meet, first, second, "first"),
         executor.submit(meet, second, first, "second"),
     )
-    assert list(await within(both)) == ["first", "second"]
+    assert list(await within(both, "both submissions running together")) == ["first", "second"]
 
 
 async def test_cancelling_the_awaiter_cancels_the_work(executor: Executor) -> None:
     started, stopped = asyncio.Event(), asyncio.Event()
     awaiter = asyncio.create_task(executor.submit(hold, started, stopped))
-    await within(started.wait())
+    await within(started.wait(), "the submission to start")
     awaiter.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await awaiter
-    await within(stopped.wait())
+        await within(awaiter, "the cancelled awaiter to stop")
+    await within(stopped.wait(), "the cancelled work to stop")
 
 
 async def test_aclose_cancels_running_work_and_refuses_new_work(executor: Executor) -> None:
     started, stopped = asyncio.Event(), asyncio.Event()
     awaiter = asyncio.create_task(executor.submit(hold, started, stopped))
-    await within(started.wait())
-    await executor.aclose()
+    await within(started.wait(), "the submission to start")
+    await within(executor.aclose(), "aclose() to stop the running work")
     assert stopped.is_set()
     with pytest.raises(asyncio.CancelledError):
-        await awaiter
+        await within(awaiter, "the cancelled awaiter to stop")
     with pytest.raises(RuntimeError, match="closed"):
         await executor.submit(add, 1, 1)
     # Closing twice is harmless.

@@ -18,7 +18,7 @@ from orchestrator.graph.spec import AgentSpec, ModelSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
 from orchestrator.testing import Script, ScriptedModel
 from orchestrator.usage import TokenUsage
-from tests.support import graph_with, make_context
+from tests.support import graph_with, make_context, within
 
 load_strategies()
 TREE = STRATEGIES["tree_search"]
@@ -35,8 +35,9 @@ class Handshake:
     async def meet(self, party: str) -> None:
         self.events[party].set()
         # Sequential calls would wait here forever; the timeout only turns that into a failure.
-        await asyncio.wait_for(
-            asyncio.gather(*(event.wait() for event in self.events.values())), timeout=10
+        await within(
+            asyncio.gather(*(event.wait() for event in self.events.values())),
+            f"{sorted(self.events)} all in flight together",
         )
 
 

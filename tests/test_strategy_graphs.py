@@ -29,6 +29,11 @@ from orchestrator.store.redis_store import RedisStore
 from tools.builtin import corpus_tools
 from tools.corpus import Corpus
 
+# Every test here waits on a server (the simulator server answers): a hang fails it within 30 s,
+# not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
+
+
 load_strategies()
 STRATEGY_GRAPHS = sorted(STRATEGIES)
 
