@@ -137,6 +137,7 @@ def test_normalize_answer_edges(raw: str, expected: str) -> None:
         ('{"ok": false}', "ok", "false"),
         # Arrays count as JSON values too, and the last one with the field wins.
         ('[{"a": 1}] and [{"a": 2}]', "0.a", "2"),
+        ("[[1, 2], [3]]", "1.0", "3"),  # a whole array, from its first bracket
         # A "{" that starts no JSON is skipped one character at a time.
         ('{{"answer": 5}', "answer", "5"),
     ],
@@ -148,6 +149,11 @@ def test_json_field_paths(text: str, field: str, expected: str | None) -> None:
 def test_a_json_object_answer_is_written_with_sorted_keys() -> None:
     text = '{"r": {"b": 1, "a": 2}}'
     assert extract_answer(text, "json_field", field="r", normalize=False) == '{"a": 2, "b": 1}'
+
+
+def test_json_booleans_are_written_in_lower_case() -> None:
+    assert extract_answer('{"ok": true}', "json_field", field="ok", normalize=False) == "true"
+    assert extract_answer('{"ok": false}', "json_field", field="ok", normalize=False) == "false"
 
 
 def test_last_line_is_the_last_one() -> None:
