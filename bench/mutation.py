@@ -100,8 +100,9 @@ def main() -> int:
         copy_tree()
         for module in modules:
             run_module(module, args.max_children)
-    rows, mutants = collect(modules, load_equivalents())
-    text = render(rows, mutants)
+    equivalents = load_equivalents()
+    rows, mutants = collect(modules, equivalents)
+    text = render(rows, mutants, stale_equivalents(equivalents, modules, mutants))
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "mutation.txt").write_text(text + "\n")
@@ -212,6 +213,20 @@ def collect(
     return rows, mutants
 
 
+def stale_equivalents(
+    equivalents: dict[tuple[str, str, str, str], str], modules: list[str], mutants: list[Mutant]
+) -> list[tuple[str, str, str, str]]:
+    """Entries of the equivalents file (for ``modules``) that no surviving mutant matched:
+    the code changed, or a test now kills the mutant; either way the entry should go.
+    """
+    used = {
+        (m.module, m.function, squash(m.original), squash(m.mutated))
+        for m in mutants
+        if m.status == "equivalent"
+    }
+    return [key for key in equivalents if key[0] in modules and key not in used]
+
+
 def natural_key(name: str) -> tuple[str, int]:
     base, _, number = name.rpartition("__mutmut_")
     return base, int(number) if number.isdigit() else 0
@@ -235,7 +250,10 @@ def function_spans(source: str) -> dict[str, tuple[int, int]]:
         elif isinstance(node, ast.ClassDef):
             for item in node.body:
                 if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                    spans[f"{node.name}.{item.name}"] = (item.lineno, item.end_lineno or 0)
+                    spans[f"{node.name}.{item.name}"] = (
+                        item.lineno,
+                        item.end_lineno or item.lineno,
+                    )
     return spans
 
 
@@ -306,7 +324,9 @@ def squash(code: str) -> str:
     return " ".join(code.split())
 
 
-def render(rows: list[ModuleRow], mutants: list[Mutant]) -> str:
+def render(
+    rows: list[ModuleRow], mutants: list[Mutant], stale: list[tuple[str, str, str, str]]
+) -> str:
     header = (
         f"{'module':<42} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv':>5} "
         f"{'kill rate':>9} {'boundary killed':>15}"
@@ -343,6 +363,12 @@ def render(rows: list[ModuleRow], mutants: list[Mutant]) -> str:
             out.append(f"{m.module}:{m.line} {m.function}: {m.reason}")
             out.append(f"    - {m.original}")
             out.append(f"    + {m.mutated}")
+    if stale:
+        out += ["", f"entries of {EQUIVALENTS.name} that matched no survivor ({len(stale)}):"]
+        out += [
+            f"{module} {function}: - {original}  + {mutated}"
+            for module, function, original, mutated in stale
+        ]
     return "\n".join(out)
 
 
