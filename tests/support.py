@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from agents import TASK_HANDLERS
 from orchestrator.app import builtin_ops
@@ -18,6 +19,25 @@ from orchestrator.ops import OpRegistry
 from orchestrator.store.base import Store
 from orchestrator.testing import ScriptedModel
 from orchestrator.toolbox import Toolbox
+
+T = TypeVar("T")
+
+# How long a test waits for something that a correct program does at once (a task to
+# start, an event to be set): a guard against a deadlock, far below the global 120 s.
+WAIT_S = 10.0
+
+
+async def within(awaitable: Awaitable[T], what: str, seconds: float = WAIT_S) -> T:
+    """``awaitable``'s result; if it takes more than ``seconds``, an ``AssertionError`` that
+    says ``what`` never happened (a deadlock guard, not a timing assertion).
+    """
+    try:
+        async with asyncio.timeout(seconds) as deadline:
+            return await awaitable
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        raise AssertionError(f"{what}: still waiting after {seconds} s (a deadlock?)") from None
 
 
 @dataclass
@@ -96,8 +116,7 @@ class Rendezvous:
         if self.arrived == self.size:
             self.arrived, self.groups, self.event = 0, self.groups + 1, asyncio.Event()
             event.set()
-        # A guard against a deadlock (sequential calls), not a timing assertion.
-        await asyncio.wait_for(event.wait(), timeout=10)
+        await within(event.wait(), f"{self.size} requests in flight together")
 
 
 class Gated:

@@ -10,16 +10,14 @@ another process (Ray) can pickle them; they synchronise with the test through a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
 from tests.signals import SignalBoard, send_signal, wait_signal
-
-T = TypeVar("T")
+from tests.support import within
 
 
 def local_executor(request: pytest.FixtureRequest) -> Executor:
@@ -32,6 +30,9 @@ def ray_executor(request: pytest.FixtureRequest) -> Executor:
     request.getfixturevalue("ray_cluster")
     return RayExecutor()
 
+
+# A Ray worker takes longer than a coroutine to start and stop: a wider deadlock guard.
+RAY_WAIT_S = 20.0
 
 EXECUTORS: list[object] = [
     pytest.param(local_executor, id="local"),
@@ -73,17 +74,16 @@ async def meet(board: str, name: str, other: str) -> str:
 
 
 async def hold(board: str) -> None:
-    """Run until cancelled; say when it started and when it stopped."""
-    await send_signal(board, "started")
+    """Run until cancelled; say when it started and when it stopped.
+
+    The board has "started" before this send returns, so a cancellation may arrive while
+    it is still sending: "stopped" is sent whatever point the cancellation reaches.
+    """
     try:
+        await send_signal(board, "started")
         await asyncio.Event().wait()
     finally:
         await send_signal(board, "stopped")
-
-
-async def within(awaitable: Awaitable[T]) -> T:
-    """Await with a guard, so that a broken executor fails instead of hanging."""
-    return await asyncio.wait_for(awaitable, timeout=20)
 
 
 def test_implements_the_protocol(executor: Executor) -> None:
@@ -92,12 +92,12 @@ def test_implements_the_protocol(executor: Executor) -> None:
 
 
 async def test_returns_the_result(executor: Executor) -> None:
-    assert await within(executor.submit(add, 2, 3)) == 5
+    assert await within(executor.submit(add, 2, 3), "the result", RAY_WAIT_S) == 5
 
 
 async def test_propagates_the_exception_unchanged(executor: Executor) -> None:
     with pytest.raises(Boom) as info:
-        await within(executor.submit(explode, "no sources"))
+        await within(executor.submit(explode, "no sources"), "the error", RAY_WAIT_S)
     assert type(info.value) is Boom
     assert str(info.value) == "no sources"
 
@@ -107,14 +107,15 @@ async def test_concurrent_submissions_overlap(executor: Executor, board: SignalB
         executor.submit(meet, board.address, "first", "second"),
         executor.submit(meet, board.address, "second", "first"),
     )
-    assert list(await within(both)) == ["first", "second"]
+    together = await within(both, "both submissions running together", RAY_WAIT_S)
+    assert list(together) == ["first", "second"]
 
 
 async def test_cancelling_the_awaiter_cancels_the_work(
     executor: Executor, board: SignalBoard
 ) -> None:
     awaiter = asyncio.create_task(executor.submit(hold, board.address))
-    await within(board.wait("started"))
+    await within(board.wait("started"), "the submission to start", RAY_WAIT_S)
     awaiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await awaiter
@@ -126,11 +127,11 @@ async def test_aclose_cancels_running_work_and_refuses_new_work(
     executor: Executor, board: SignalBoard
 ) -> None:
     awaiter = asyncio.create_task(executor.submit(hold, board.address))
-    await within(board.wait("started"))
-    await within(executor.aclose())
+    await within(board.wait("started"), "the submission to start", RAY_WAIT_S)
+    await within(executor.aclose(), "aclose() to stop the running work", RAY_WAIT_S)
     assert board.is_set("stopped")
     with pytest.raises(asyncio.CancelledError):
-        await awaiter
+        await within(awaiter, "the cancelled awaiter to stop", RAY_WAIT_S)
     with pytest.raises(RuntimeError, match="closed"):
         await executor.submit(add, 1, 1)
     # Closing twice is harmless.

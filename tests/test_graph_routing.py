@@ -39,7 +39,11 @@ STATE = {"verdict": {"accepted": True, "score": 3}, "items": ["a", "b"], "empty"
         ("verdict.score", 3),
         ("items.1", "b"),
         ("items.-1", "b"),
+        ("items.-2", "a"),
+        ("items.-3", None),
+        ("items.2", None),
         ("items.5", None),
+        ("items.X1", None),
         ("items.x", None),
         ("verdict.missing", None),
         ("missing.deeper", None),
@@ -56,6 +60,8 @@ def test_read_path_walks_mappings_and_lists(path: str, expected: Any) -> None:
         ({"field": "verdict.score", "equals": 3}, True),
         ({"field": "verdict.score", "equals": 4}, False),
         ({"field": "verdict.score", "not_equals": 4}, True),
+        ({"field": "verdict.score", "not_equals": 3}, False),
+        ({"field": "missing", "not_equals": 3}, True),
         ({"field": "verdict.score", "in": [1, 2, 3]}, True),
         ({"field": "verdict.score", "in": [1, 2]}, False),
         ({"field": "verdict.accepted", "truthy": True}, True),
@@ -112,6 +118,19 @@ def test_every_target_exhausted_ends_the_job_out_of_rounds() -> None:
 def test_end_is_never_exhausted_and_unvisited_nodes_are_open() -> None:
     assert choose_route([edge("a", END)], {VISITS_KEY: {END: 99}}, {}).target == END
     assert choose_route([edge("START", "a")], {}, {"a": 1}).target == "a"
+
+
+def test_a_node_runs_until_its_own_max_visits() -> None:
+    edges = [edge("judge", "revise")]
+    assert choose_route(edges, {VISITS_KEY: {"revise": 2}}, {"revise": 3}).target == "revise"
+    assert choose_route(edges, {VISITS_KEY: {"revise": 3}}, {"revise": 3}).target == END
+
+
+def test_a_node_without_max_visits_runs_once() -> None:
+    edges = [edge("judge", "revise")]
+    assert choose_route(edges, {VISITS_KEY: {}}, {}).target == "revise"
+    route = choose_route(edges, {VISITS_KEY: {"revise": 1}}, {})
+    assert (route.target, route.exhausted) == (END, ("revise",))
 
 
 def test_step_limit_covers_every_allowed_visit() -> None:

@@ -17,6 +17,7 @@ from orchestrator.models import llama_local
 from orchestrator.models.llama_local import LlamaCppReplica, llama_threads, locate_gguf
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
 from orchestrator.models.structured import parse_json_output
+from tests.support import within
 
 REQUEST = GenerateRequest(messages=[ChatMessage(role="user", content="Hi")], max_tokens=4)
 
@@ -171,12 +172,16 @@ async def test_concurrent_and_cancelled_calls_leave_the_model_usable(
     ]
     await asyncio.sleep(0)  # let the slow call start first
     slow.cancel()
-    results = await asyncio.gather(*quick)
+    results = await within(asyncio.gather(*quick), "the quick calls to finish", seconds=60)
     assert all(r.usage.completion_tokens <= 6 and r.text for r in results)
     with pytest.raises(asyncio.CancelledError):
-        await slow
+        await within(slow, "the cancelled call to stop", seconds=60)
     await smollm.aclose()
-    again = await smollm.generate(GenerateRequest(messages=prompt, max_tokens=4))
+    again = await within(
+        smollm.generate(GenerateRequest(messages=prompt, max_tokens=4)),
+        "a call after the cancellation",
+        seconds=60,
+    )
     assert again.usage.completion_tokens <= 4
 
 

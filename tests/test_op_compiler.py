@@ -20,12 +20,11 @@ from orchestrator.models.protocol import ChatMessage, GenerateRequest, StreamChu
 from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from orchestrator.usage import TokenUsage
-from tests.support import graph_with, make_context
+from tests.support import graph_with, make_context, within
 from tools.registry import ToolRegistry, tool
 
 COMPILE = STRATEGIES["compile"]
 QUESTION = [ChatMessage(role="user", content="How do alpha and beta compare?")]
-WAIT = 10.0  # seconds before a missing handshake fails the test instead of hanging it
 
 Piece = str | asyncio.Event
 
@@ -54,7 +53,7 @@ class PlanModel(ScriptedModel):
         self.plan_requests.append(request)
         for piece in self.plans[min(len(self.plan_requests), len(self.plans)) - 1]:
             if isinstance(piece, asyncio.Event):
-                await asyncio.wait_for(piece.wait(), WAIT)
+                await within(piece.wait(), "the plan stream's next piece to be released")
             else:
                 self.consumed.append(piece)
                 yield StreamChunk(delta=piece)
@@ -129,7 +128,7 @@ async def test_reference_waits_for_its_call_and_gets_its_result() -> None:
 
     async def hold() -> None:
         # Call 1 finishes only after call 3 (independent of it) has started.
-        await asyncio.wait_for(release.wait(), WAIT)
+        await within(release.wait(), "call 3 to start while call 1 runs")
 
     async def free() -> None:
         release.set()

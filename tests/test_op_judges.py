@@ -30,7 +30,7 @@ from orchestrator.models import guard
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
 from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
-from tests.support import graph_with, make_context
+from tests.support import graph_with, make_context, within
 
 QUESTION = [ChatMessage(role="user", content="Which option is best?")]
 Script = Callable[[GenerateRequest, int], str]
@@ -211,7 +211,7 @@ async def test_best_of_n_scores_every_candidate_concurrently() -> None:
         async def generate(self, request: GenerateRequest) -> Completion:
             if request.json_schema is not None:
                 # All three judge calls must be in flight at once for this to pass.
-                await asyncio.wait_for(barrier.wait(), timeout=10)
+                await within(barrier.wait(), "the three judge calls in flight together")
             return await super().generate(request)
 
     ctx, _ = make_context(Gate(judged_by({"cand 0": 1, "cand 1": 2, "cand 2": 3})))
@@ -305,7 +305,7 @@ async def reward_server(
     finally:
         guard.disallow_endpoint(server_state.url)
         server.should_exit = True
-        await task
+        await within(task, "the reward server to shut down")
         sock.close()
 
 
@@ -464,7 +464,7 @@ async def test_all_matches_of_a_round_are_judged_concurrently() -> None:
                 # Round one is two matches in two orders: all four verdicts are in flight
                 # together, or the barrier never opens.
                 gated += 1
-                await asyncio.wait_for(barrier.wait(), timeout=10)
+                await within(barrier.wait(), "the four verdicts of round one in flight together")
             return await super().generate(request)
 
     ctx, _ = make_context(Gate(prefers("cand 1")))

@@ -19,7 +19,7 @@ from orchestrator.graph.spec import AgentSpec, NodeSpec
 from orchestrator.models.protocol import ChatMessage, Completion, GenerateRequest
 from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import Script, ScriptedModel
-from tests.support import make_context
+from tests.support import make_context, within
 
 SKELETON = STRATEGIES["skeleton"]
 QUESTION = [
@@ -63,7 +63,9 @@ class OutOfOrder(ScriptedModel):
         point = point_of(request)
         if point is not None and point + 1 in self.done:
             # Expanding points one after another would wait here forever.
-            await asyncio.wait_for(self.done[point + 1].wait(), timeout=10)
+            await within(
+                self.done[point + 1].wait(), f"point {point + 1} to finish while {point} runs"
+            )
         completion = await super().generate(request)
         if point is not None:
             self.finished.append(point)

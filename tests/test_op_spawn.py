@@ -18,11 +18,10 @@ from orchestrator.models.protocol import ChatMessage, Completion, GenerateReques
 from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import ScriptedModel
 from orchestrator.usage import TokenUsage
-from tests.support import make_context
+from tests.support import make_context, within
 
 SPAWN = STRATEGIES["spawn_join"]
 QUESTION = [ChatMessage(role="user", content="Which is larger, alpha or beta?")]
-WAIT = 10.0  # seconds before a missing handshake fails the test instead of hanging it
 
 BLOCK = (
     "Let me check both.\n<Parallel>\n<Goal>compare</Goal>\n"
@@ -100,7 +99,7 @@ async def test_paths_run_concurrently() -> None:
         async def hook() -> None:
             started[me].set()
             # Each path waits for the other to have started: serial forks would deadlock.
-            await asyncio.wait_for(started[other].wait(), WAIT)
+            await within(started[other].wait(), f"path {other!r} to start while {me!r} runs")
 
         return hook
 

@@ -20,7 +20,7 @@ from orchestrator.models.protocol import ChatMessage, Completion, GenerateReques
 from orchestrator.ops import StrategyOutcome
 from orchestrator.testing import Script, ScriptedModel
 from orchestrator.usage import TokenUsage
-from tests.support import graph_with, make_context
+from tests.support import graph_with, make_context, within
 
 TREE = STRATEGIES["tree_search"]
 GOT = STRATEGIES["got"]
@@ -36,8 +36,9 @@ class Handshake:
     async def meet(self, party: str) -> None:
         self.events[party].set()
         # Sequential calls would wait here forever; the timeout only turns that into a failure.
-        await asyncio.wait_for(
-            asyncio.gather(*(event.wait() for event in self.events.values())), timeout=10
+        await within(
+            asyncio.gather(*(event.wait() for event in self.events.values())),
+            f"{sorted(self.events)} all in flight together",
         )
 
 

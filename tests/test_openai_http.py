@@ -15,6 +15,11 @@ from orchestrator.models.protocol import ChatMessage, GenerateRequest
 from orchestrator.models.simulator import Fault, SimulatorServer
 from orchestrator.testing import ScriptedModel
 
+# Every test here waits on a server (the simulator server answers): a hang fails it within 30 s,
+# not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
+
+
 REQUEST = GenerateRequest(messages=[ChatMessage(role="user", content="Say hello.")], max_tokens=8)
 
 

@@ -22,6 +22,12 @@ from orchestrator.models.protocol import (
 )
 from orchestrator.models.simulator import Fault, SimulatorServer
 from orchestrator.testing import ScriptedModel
+from tests.support import within
+
+# Every test here waits on a server (the simulator servers answer): a hang fails it within 30 s,
+# not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
+
 
 SYSTEM = ChatMessage(role="system", content="You are one branch of a wide search.")
 
@@ -178,11 +184,11 @@ async def test_outstanding_counts_balance_concurrent_requests() -> None:
     event = asyncio.Event()
     pool = gated_pool(entered, event)
     calls = [asyncio.create_task(pool.generate(solo(f"independent {i}"))) for i in range(4)]
-    arrivals = [await entered.get() for _ in range(4)]
+    arrivals = [await within(entered.get(), f"request {i} to reach a replica") for i in range(4)]
     assert sorted(arrivals) == ["r0", "r0", "r1", "r1"]
     assert [s.outstanding for s in pool.stats()] == [2, 2]
     event.set()
-    results = await asyncio.gather(*calls)
+    results = await within(asyncio.gather(*calls), "the released requests to finish")
     assert all(r.text == "done" for r in results)
     assert [(s.outstanding, s.served) for s in pool.stats()] == [(0, 2), (0, 2)]
 
@@ -192,10 +198,10 @@ async def test_affinity_yields_to_load_beyond_slack() -> None:
     event = asyncio.Event()
     pool = gated_pool(entered, event)
     calls = [asyncio.create_task(pool.generate(ask("shared", f"branch {i}"))) for i in range(4)]
-    arrivals = [await entered.get() for _ in range(4)]
+    arrivals = [await within(entered.get(), f"request {i} to reach a replica") for i in range(4)]
     # The prefix's replica takes siblings while it is at most 2 requests busier.
     assert arrivals[:3] == [arrivals[0]] * 3
     assert arrivals[3] != arrivals[0]
     event.set()
-    await asyncio.gather(*calls)
+    await within(asyncio.gather(*calls), "the released requests to finish")
     assert sum(s.served for s in pool.stats()) == 4

@@ -26,6 +26,12 @@ from orchestrator.settings import Settings
 from orchestrator.store.base import Store
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.testing import ScriptedModel
+from tests.support import within
+
+# Every test here waits on a server (the simulator server answers): a hang fails it within 30 s,
+# not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
+
 
 QUESTION = "How does Python's garbage collector handle reference cycles?"
 
@@ -148,11 +154,15 @@ async def test_an_interrupted_job_resumes_without_redoing_finished_tasks(
         )
     )
     waiter = asyncio.ensure_future(first_done.wait())
-    await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    await within(
+        asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED),
+        "the first task to finish",
+        seconds=60,
+    )
     job.cancel()
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await job
+        await within(job, "the cancelled job to stop")
     job_id = started[0].id
     interrupted = await store.get_job(job_id)
     assert interrupted is not None and interrupted.state == "cancelled"

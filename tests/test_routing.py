@@ -62,3 +62,27 @@ def test_affinity_remembers_and_evicts_least_recently_used() -> None:
 def test_affinity_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="capacity"):
         PrefixAffinity(capacity=0)
+
+
+def test_defaults_keep_the_prefix_within_two_and_break_ties_to_the_first() -> None:
+    assert choose_replica([2, 0], [True, True], preferred=0) == 0
+    assert choose_replica([3, 0], [True, True], preferred=0) == 1
+    assert choose_replica([0, 0], [True, True], None) == 0
+
+
+def test_slack_is_measured_from_the_least_loaded_replica() -> None:
+    assert choose_replica([5, 3], [True, True], preferred=0, slack=2) == 0
+    assert choose_replica([6, 3], [True, True], preferred=0, slack=2) == 1
+
+
+def test_a_preferred_index_just_past_the_replicas_is_ignored() -> None:
+    assert choose_replica([1, 0], [True, True], preferred=2) == 1
+    assert choose_replica([0, 1], [True, True], preferred=-1) == 0
+
+
+def test_affinity_holds_4096_prefixes_by_default_and_at_least_one() -> None:
+    assert PrefixAffinity().capacity == 4096
+    one = PrefixAffinity(capacity=1)
+    one.remember("a", 0)
+    one.remember("b", 1)
+    assert ("a" in one, one.get("b"), len(one)) == (False, 1, 1)

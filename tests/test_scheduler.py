@@ -6,6 +6,7 @@ so every ordering claim is proven by the events, never by timing.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from orchestrator.scheduler import ScheduleOutcome, Scheduler
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.tasks import TaskHandler
 from orchestrator.usage import TokenUsage
+from tests.support import within
 
 JOB = "job-sched"
 # What the scheduler hands every handler as its context (checked by the handlers).
@@ -97,8 +99,10 @@ def scheduler(
 
 
 async def run(sched: Scheduler, task_plan: TaskPlan) -> ScheduleOutcome:
-    """Run with a generous guard, so that a scheduler that deadlocks fails instead of hangs."""
-    return await asyncio.wait_for(sched.run(task_plan), timeout=20)
+    """Run with a guard, so that a scheduler that deadlocks (or a handler that waits for a
+    task that never starts) fails with a message instead of hanging.
+    """
+    return await within(sched.run(task_plan), "the scheduler's run to finish")
 
 
 @pytest.fixture
@@ -165,26 +169,37 @@ async def test_longest_remaining_path_starts_first() -> None:
 
 
 async def test_concurrency_limit_is_reached_and_never_exceeded() -> None:
-    limit = 3
-    running = 0
-    peak = 0
-    slots_full = asyncio.Event()
+    # Every task stays in its handler until all the slots are taken, and the tasks are let
+    # go one at a time, oldest first: so at every release all `limit` slots are busy, and a
+    # scheduler that allowed one task more (or ignored the limit) would start it while the
+    # others are held, which the peak shows. (Tasks arriving after the last release of the
+    # run are let go as the run drains.)
+    limit, total = 3, 20
+    running = peak = finished = 0
+    held: deque[asyncio.Event] = deque()
+
+    def release_if_full() -> None:
+        if held and running >= min(limit, total - finished):
+            held.popleft().set()
 
     async def handler(task: TaskSpec, deps: Deps) -> TaskResult:
-        nonlocal running, peak
+        nonlocal running, peak, finished
         running += 1
         peak = max(peak, running)
-        if running == limit:
-            slots_full.set()
-        await slots_full.wait()
+        gate = asyncio.Event()
+        held.append(gate)
+        release_if_full()
+        await gate.wait()
         running -= 1
+        finished += 1
+        release_if_full()
         return done(task)
 
     sched, _ = scheduler(handler, concurrency=limit)
-    outcome = await run(sched, plan(*(spec(f"t{i:02d}") for i in range(20))))
-    assert len(outcome.results) == 20
+    outcome = await run(sched, plan(*(spec(f"t{i:02d}") for i in range(total))))
     assert set(statuses(outcome).values()) == {"done"}
-    assert peak == limit
+    assert len(outcome.results) == total
+    assert peak == limit, f"{peak} tasks ran at once; the limit is {limit}"
 
 
 async def test_transient_errors_are_retried_until_success() -> None:
@@ -516,10 +531,10 @@ async def test_cancelling_the_run_cancels_its_tasks_and_leaves_none_behind() -> 
     sched, _ = scheduler(handler, events=events)
     before = asyncio.all_tasks()
     job = asyncio.create_task(sched.run(plan(spec("a"), spec("b"), spec("c", "a"))))
-    await both_started.wait()
+    await within(both_started.wait(), "both tasks to start")
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await job
+        await within(job, "the cancelled run to stop")
     assert sorted(stopped) == ["a", "b"]
     assert asyncio.all_tasks() == before
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from pydantic import BaseModel
 
 from orchestrator.models import guard
@@ -28,6 +29,9 @@ def _free_port() -> int:
         return port
 
 
+# The server's banner is read with a blocking readline: this timeout (not the global one)
+# fails the test if the server never starts listening.
+@pytest.mark.timeout(60)
 async def test_simulate_serves_the_openai_api_until_interrupted() -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BREADTH_")}
@@ -63,6 +67,11 @@ async def test_simulate_serves_the_openai_api_until_interrupted() -> None:
         assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
     finally:
         server.send_signal(signal.SIGINT)
-        _, err = server.communicate(timeout=30)
+        try:
+            _, err = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+            raise AssertionError("`breadth simulate` did not stop within 30 s of Ctrl-C") from None
     assert server.returncode == 0, err
     assert "Traceback" not in err

@@ -25,6 +25,11 @@ from orchestrator.store.base import Store
 from orchestrator.store.embedded import EmbeddedStore, open_embedded_store
 from orchestrator.store.redis_store import RedisStore
 from orchestrator.usage import TokenUsage
+from tests.support import within
+
+# Every test here waits on a server (the embedded Redis server starts): a hang fails it within 30 s,
+# not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture(params=["redis", "embedded"])
@@ -169,7 +174,9 @@ async def test_blocking_read_returns_when_an_event_arrives(store: RedisStore) ->
     assert not done, "a blocking read with no new event must wait, not return empty"
     arrived = Event(type="plan_ready", job_id=job.id, data={"tasks": 3})
     arrived_id = await store.append_event(arrived)
-    assert await reader == [(arrived_id, arrived)]
+    assert await within(reader, "the blocking read to return the new event") == [
+        (arrived_id, arrived)
+    ]
 
 
 async def test_blocking_read_with_no_event_returns_empty(store: RedisStore) -> None:

@@ -17,6 +17,10 @@ from orchestrator.store.embedded import open_embedded_store
 from orchestrator.store.factory import open_store
 from orchestrator.store.redis_store import check_redis_url, describe_redis_error, redact_url
 
+# Every test here waits on a server (the embedded Redis server starts): a hang fails it within 30 s,
+# not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
+
 
 def no_library_traceback(exc: BaseException) -> None:
     """The error a user sees carries no frames or chained exceptions from redis-py."""

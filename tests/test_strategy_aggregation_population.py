@@ -71,3 +71,15 @@ def test_prompts_number_the_references() -> None:
     prompt = aggregation_prompt("What is 2+2?", ["4", "5"])
     assert "Problem:\nWhat is 2+2?" in prompt
     assert "Candidate 1:\n4\n\nCandidate 2:\n5" in prompt
+
+
+def test_the_smallest_population_and_subsets_are_valid() -> None:
+    check_population(1, 1)
+    check_population(3, 1)
+    assert sample_subsets(1, 1, 2, random.Random(0)) == [(0,), (0,)]
+
+
+def test_a_negative_layer_index_is_named() -> None:
+    with pytest.raises(ValueError) as caught:
+        layer_inputs(["a"], -1)
+    assert str(caught.value) == "layer index -1 must be >= 0"

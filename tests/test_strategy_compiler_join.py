@@ -69,3 +69,64 @@ def test_joiner_replies_are_read_tolerantly(
 def test_an_empty_reply_is_no_verdict() -> None:
     assert read_verdict("  \n", final=False) is None
     assert read_verdict("", final=True) is None
+
+
+def test_joiner_schema_in_full() -> None:
+    def schema(actions: list[str]) -> dict[str, object]:
+        return {
+            "type": "object",
+            "properties": {
+                "thought": {"type": "string", "maxLength": 800},
+                "action": {"type": "string", "enum": actions},
+                "answer": {"type": "string", "maxLength": 4000},
+            },
+            "required": ["thought", "action", "answer"],
+        }
+
+    assert joiner_schema(False) == schema(["answer", "replan"])
+    assert joiner_schema(True) == schema(["answer"])
+
+
+def test_tool_signature_of_a_bare_schema_with_missing_parts() -> None:
+    assert tool_signature({"name": "now"}) == "now():"
+    assert tool_signature({"name": "f", "parameters": {"properties": {"x": {}}}}) == (
+        "f(x: any = null):"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        # A field cut short with a bad escape is kept as written.
+        (
+            '{"action": "answer", "answer": "bad \\q escape',
+            {"action": "answer", "thought": "", "answer": "bad \\q escape"},
+        ),
+        # Whole JSON up to its last brace: values of any type, nested objects.
+        (
+            '{"thought": "t", "action": "answer", "answer": 42}.',
+            {"action": "answer", "thought": "t", "answer": "42"},
+        ),
+        (
+            '{"answer": 42, "action": "answer", "meta": {"a": 1}}',
+            {"action": "answer", "thought": "", "answer": "42"},
+        ),
+        (
+            '  {"action": "answer", "answer": "abc',
+            {"action": "answer", "thought": "", "answer": "abc"},
+        ),
+        ("Finish(line1\nline2)", {"action": "answer", "thought": "", "answer": "line1\nline2"}),
+        ("Alpha.", {"action": "answer", "thought": "", "answer": "Alpha."}),
+        (
+            "We should Replan: beta is missing.",
+            {"action": "replan", "thought": "We should Replan: beta is missing.", "answer": ""},
+        ),
+        # A replan keeps the best answer so far.
+        (
+            '{"action": "replan", "answer": "partial"}',
+            {"action": "replan", "thought": "", "answer": "partial"},
+        ),
+    ],
+)
+def test_joiner_verdicts_in_full(reply: str, expected: dict[str, str]) -> None:
+    assert read_verdict(reply, final=False) == expected

@@ -206,3 +206,146 @@ def test_plan_schema_names_the_fields() -> None:
     call_schema = schema["$defs"]["JsonCall"]
     assert set(call_schema["properties"]) == {"idx", "tool", "args"}
     assert call_schema["additionalProperties"] is False
+
+
+JSON_FORM = 'the plan is not JSON of the form {"calls": [{"idx": 1, "tool": ..., "args": {...}}]}'
+
+
+def test_json_plans_are_found_after_prose_fences_and_stray_characters() -> None:
+    join = '{"idx": 1, "tool": "join"}'
+    for text in (
+        f"Here is the plan: [{join}]",
+        f">[{join}]",
+        '[{"idx": 1, "tool": "join", "args": {"q": ["a"]}}]',
+        f'```json\n{{"calls": [{join}]}}\n```',
+    ):
+        plan = parse_json_plan(text)
+        assert (plan.problems, [c.tool for c in plan.calls]) == ([], ["join"]), text
+    assert parse_json_plan("[]").problems == []
+
+
+def test_json_problems_say_the_expected_form_and_the_first_line_of_the_error() -> None:
+    # The fence is removed first, so the error is about the value, not the backticks.
+    assert parse_json_plan("```json\n42\n```").problems == [
+        f"{JSON_FORM}: 1 validation error for JsonPlan"
+    ]
+    assert parse_json_plan(
+        '{"meta": {"v": 1}, "calls": [{"idx": 1, "tool": "join"}]}'
+    ).problems == [f"{JSON_FORM}: 1 validation error for JsonPlan"]
+    assert parse_json_plan("not json").problems == [
+        f"{JSON_FORM}: Expecting value: line 1 column 1 (char 0)"
+    ]
+
+
+def test_positional_arguments_reference_calls_too() -> None:
+    plan = parse_plan('1. search("x")\n2. read($1)')
+    assert plan.calls[1].deps == (1,)
+
+
+def test_a_result_not_there_yet_is_named() -> None:
+    with pytest.raises(ValueError) as caught:
+        resolve_value("$2", {1: "a"})
+    assert str(caught.value) == (
+        "argument references $2 but call 2 has no result yet; "
+        "start a call only when ready_calls lists it"
+    )
+
+
+def test_index_problems_are_named_exactly() -> None:
+    assert parse_plan('0. search(q="x")').problems == ["call 0 (search): index 0 must be >= 1"]
+    assert parse_plan("1. search(q=$1)").problems == [
+        "call 1 (search): references $1, which is not an earlier call; a call may only use the "
+        "results of calls before it"
+    ]
+    # A call that does not parse still takes its index.
+    assert parse_plan('1. search(q=python rocks)\n1. search(q="x")').problems[1] == (
+        "call 1 (search): duplicate index 1; number the calls 1, 2, 3, ..."
+    )
+    # A join reusing an index is a duplicate, not a reference to itself.
+    assert parse_plan('1. search(q="x")\n1. join()').problems == [
+        "call 1 (join): duplicate index 1; number the calls 1, 2, 3, ..."
+    ]
+    assert parse_plan("2. search(x) and more").problems == [
+        "numbered line '2. search(x) and more' is not a tool call like "
+        "'3. tool(arg=\"text\", other=$1)'"
+    ]
+
+
+def test_an_unfinished_call_is_quoted_as_written() -> None:
+    assert parse_plan('1. search(query="x"\n').problems == [
+        "call is incomplete at the end of the plan: '1. search(query=\"x\"'"
+    ]
+
+
+def test_the_first_end_marker_ends_the_plan_even_without_join() -> None:
+    plan = parse_plan("1. a()\n<END_OF_PLAN>2. b()\n<END_OF_PLAN>")
+    assert ([c.tool for c in plan.calls], plan.thoughts) == (["a"], [])
+    parser = PlanStreamParser(TOOLS)
+    assert (parser.known_tools, parser.max_call_chars, parser.finished) == (TOOLS, 8000, False)
+    parser.feed('1. search(q="x")\n<END_OF_PLAN>')
+    assert parser.finished is True
+    assert parser.feed('2. search(q="y")\n') == []
+
+
+def test_closing_a_plan_without_join_finishes_it() -> None:
+    parser = PlanStreamParser()
+    parser.feed('1. search(q="x")\n')
+    assert parser.close() == []
+    assert parser.finished is True
+
+
+def test_an_overlong_open_call_is_dropped_and_the_next_line_parses_afresh() -> None:
+    parser = PlanStreamParser(max_call_chars=30)
+    head = '1. search(q="' + "a" * 17  # exactly 30 characters, brackets still open
+    assert parser.feed(head + "\n") == []
+    assert parser.problems == []
+    assert parser.feed("b\n") == []
+    assert parser.problems == [
+        f"call {(head + chr(10) + 'b')!r} is longer than 30 characters without closing its brackets"
+    ]
+    assert parser.feed("Now a thought.\n") == []
+    assert parser.thoughts == ["Now a thought."]
+    (call,) = parser.feed('2. search(q="y")\n')
+    assert call.idx == 2
+
+
+def test_an_overlong_call_is_quoted_up_to_200_characters() -> None:
+    parser = PlanStreamParser(max_call_chars=10)
+    statement = '1. search(q="' + "a" * 300
+    parser.feed(statement + "\n")
+    assert parser.problems == [
+        f"call {statement[:200]!r} is longer than 10 characters without closing its brackets"
+    ]
+
+
+def test_references_inside_strings_with_escaped_quotes_stay_text() -> None:
+    assert parse_call_args(r'q="a \"$1\" b", r=$2') == ([], {"q": 'a "$1" b', "r": "$2"})
+    assert parse_call_args("Xq=$1") == ([], {"Xq": "$1"})
+
+
+def test_signs_apply_to_numbers_only() -> None:
+    assert parse_call_args("n=+5, m=-5, x=-0.5") == ([], {"n": 5, "m": -5, "x": -0.5})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('q=-"x"', "unsupported argument \"-'x'\"; use literals and $n references"),
+        ("q=-true", "unsupported argument '-true'; use literals and $n references"),
+        (
+            'q="abc\\',
+            "arguments 'q=\"abc\\\\' do not parse (unterminated string literal (detected at "
+            "line 1))",
+        ),
+        ("q=$x", "arguments 'q=$x' do not parse (invalid syntax)"),
+        ("q=x", "bare name 'x'; quote text arguments"),
+        ("1), g(2", "arguments '1), g(2' do not parse"),
+        ("q={**a}", "'**' in a dict is not supported"),
+        ("*a", "'*' arguments are not supported"),
+        ("**a", "'**' arguments are not supported"),
+    ],
+)
+def test_argument_errors_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_call_args(text)
+    assert str(caught.value) == message

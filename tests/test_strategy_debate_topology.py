@@ -149,3 +149,49 @@ def test_reconcile_vote_lets_confidence_overturn_a_count() -> None:
     assert reconcile_vote(["7", "7", "9"], [0.9, 0.9, 1.0]).winner == "7"
     with pytest.raises(ValueError, match="one confidence"):
         reconcile_vote(["7"], [])
+
+
+def test_neighbour_counts_below_everyone() -> None:
+    assert neighbours(0, 5, "ring", 3) == [1, 2, 4]
+    # Sparse: offsets 1, 2, 4, then the others; an offset of n wraps onto the agent itself.
+    assert neighbours(0, 8, "sparse", 4) == [1, 2, 3, 4]
+    assert neighbours(0, 7, "sparse", 5) == [1, 2, 3, 4, 5]
+
+
+def test_messages_name_the_value_and_the_fix() -> None:
+    with pytest.raises(ValueError) as index:
+        neighbours(5, 5, "ring")
+    assert str(index.value) == "agent index 5 is out of range for 5 agents; use 0..4"
+    with pytest.raises(ConfigError) as chars:
+        summarize_for_context(["a"], -1)
+    assert str(chars.value) == "max_chars -1 must be >= 0"
+    with pytest.raises(ValueError) as lengths:
+        reconcile_vote(["a"], [])
+    assert str(lengths.value) == (
+        "reconcile_vote got 1 answers but 0 confidences; pass one confidence (or None) per answer"
+    )
+
+
+def test_confidence_units() -> None:
+    assert parse_confidence("confidence: 0.5 percent") == 0.005
+    assert parse_confidence("confidence: 1%") == 0.01
+    assert parse_confidence("confidence 1/100") == 0.01
+    assert parse_confidence("confidence 8 / 10") == 0.8
+    assert parse_confidence("0.5%") == 0.005
+    # Without a unit, a number above 1 is a percentage; the result must lie in 0..1.
+    assert parse_confidence("confidence: 1.5") == 0.015
+    assert parse_confidence("confidence: 0") == 0.0
+    assert parse_confidence("confidence 15/10") is None
+
+
+def test_short_answers_keep_their_text_and_the_long_one_gets_the_rest() -> None:
+    # 30 characters, 20 of them labels and separator: "yy" keeps 2, the long one gets 8.
+    summary = summarize_for_context(["x" * 40, "yy"], 30)
+    assert summary == "Agent 1: x […] xx\n\nAgent 2: yy"
+
+
+def test_when_labels_alone_fill_the_limit_the_whole_block_is_cut() -> None:
+    assert summarize_for_context(["aaaa", "bbbb"], 20) == "Agent 1 […]  2: bbbb"
+    assert summarize_for_context(["abcdefghij"], 7) == "A […] j"
+    assert summarize_for_context(["abcdefghij"], 6) == "Agent "
+    assert summarize_for_context(["abcdefghij"], 9) == "Ag […] ij"

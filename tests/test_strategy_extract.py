@@ -109,3 +109,86 @@ def test_missing_settings_and_unknown_method() -> None:
         check_extraction("json_field")
     with pytest.raises(ConfigError, match=r"'majority'.*last_number, regex"):
         check_extraction("majority")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0.0000001", "0.0000001"),  # plain decimals, never "1E-7"
+        ("Answer: MAX", "max"),  # only punctuation is stripped from the end
+        ("Answer: the answer is 42", "42"),  # prefixes are stripped until none is left
+        ('""', '""'),  # a wrapper with nothing inside is kept
+        ("$", "$"),
+        ("£5", "5"),
+        ("€5", "5"),
+    ],
+)
+def test_normalize_answer_edges(raw: str, expected: str) -> None:
+    assert normalize_answer(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [
+        ('{"a": {"b": 1}}', "a.0", None),  # a digit key on an object is a key, not an index
+        ('{"items": [1, 2]}', "items.2", None),  # past the end of the list
+        ('{"items": [1, 2]}', "items.1", "2"),
+        ('{"ok": true}', "ok", "true"),
+        ('{"ok": false}', "ok", "false"),
+        # Arrays count as JSON values too, and the last one with the field wins.
+        ('[{"a": 1}] and [{"a": 2}]', "0.a", "2"),
+        ("[[1, 2], [3]]", "1.0", "3"),  # a whole array, from its first bracket
+        # A "{" that starts no JSON is skipped one character at a time.
+        ('{{"answer": 5}', "answer", "5"),
+    ],
+)
+def test_json_field_paths(text: str, field: str, expected: str | None) -> None:
+    assert extract_answer(text, "json_field", field=field) == expected
+
+
+def test_a_json_object_answer_is_written_with_sorted_keys() -> None:
+    text = '{"r": {"b": 1, "a": 2}}'
+    assert extract_answer(text, "json_field", field="r", normalize=False) == '{"a": 2, "b": 1}'
+
+
+def test_json_booleans_are_written_in_lower_case() -> None:
+    assert extract_answer('{"ok": true}', "json_field", field="ok", normalize=False) == "true"
+    assert extract_answer('{"ok": false}', "json_field", field="ok", normalize=False) == "false"
+
+
+def test_last_line_is_the_last_one() -> None:
+    assert extract_answer("one\ntwo\nthree", "last_line") == "three"
+
+
+def test_regex_named_group_case_and_lines() -> None:
+    assert extract_answer("Bob says 42", "regex", pattern=r"(\w+) says (?P<answer>\d+)") == "42"
+    assert extract_answer("answer: 5", "regex", pattern=r"ANSWER: (\d+)") == "5"
+    assert extract_answer("x\nanswer: 7\ny", "regex", pattern=r"^answer: (\d+)$") == "7"
+
+
+def test_setting_messages_in_full() -> None:
+    cases = [
+        (
+            lambda: check_extraction("regex"),
+            "answer extraction 'regex' needs a pattern; set pattern, e.g. 'answer is\\s*(\\S+)'",
+        ),
+        (
+            lambda: check_extraction("json_field"),
+            "answer extraction 'json_field' needs a field name; set field, e.g. 'answer' "
+            "(dotted paths like 'result.value' reach nested objects)",
+        ),
+        (
+            lambda: compile_answer_pattern("("),
+            "answer pattern '(' is not a valid regular expression (missing ), unterminated "
+            "subpattern at position 0); fix the regex, e.g. 'answer is\\s*(\\S+)'",
+        ),
+        (
+            lambda: compile_answer_pattern("x"),
+            "answer pattern 'x' has no capturing group; wrap the answer part in parentheses, "
+            "e.g. 'answer is\\s*(\\S+)', or name it (?P<answer>...)",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ConfigError) as caught:
+            call()
+        assert str(caught.value) == message

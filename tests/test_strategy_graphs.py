@@ -24,6 +24,10 @@ from orchestrator.models.simulator import SimulatorServer
 from orchestrator.settings import Settings
 from orchestrator.store.redis_store import RedisStore
 
+# Every test here waits on a server (the simulator server answers): a hang fails it within
+# 30 s, not the global 120 s.
+pytestmark = pytest.mark.timeout(30)
+
 STRATEGY_GRAPHS = sorted(STRATEGIES)
 
 

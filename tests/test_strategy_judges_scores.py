@@ -56,3 +56,31 @@ def test_prefixes_are_the_solution_up_to_each_step_verbatim() -> None:
 )
 def test_read_score_prefers_json_then_free_text(reply: str, expected: float | None) -> None:
     assert read_score(reply) == expected
+
+
+def test_two_paragraphs_are_two_steps() -> None:
+    assert split_steps("a\nb\n\nc") == ["a\nb", "c"]
+    assert step_prefixes("a\nb\n\nc") == ["a\nb", "a\nb\n\nc"]
+
+
+def test_at_most_64_steps_by_default() -> None:
+    text = "\n".join(f"step {i}" for i in range(65))
+    steps = split_steps(text)
+    assert len(steps) == 64
+    assert steps[-1] == "step 63\nstep 64"
+    assert len(step_prefixes(text)) == 64
+    assert len(split_steps("\n".join(f"step {i}" for i in range(64)))) == 64
+
+
+def test_scores_at_both_ends_of_the_range_count() -> None:
+    assert read_score('{"score": 1}') == 1.0
+    assert read_score('{"score": 10}') == 10.0
+    assert read_score('{"score": 0.5}') is None
+    assert read_score('{"score": 10.5}') is None
+
+
+def test_the_json_object_is_read_whole_from_its_first_to_its_last_brace() -> None:
+    # Words and numbers in the reason are not scores; nested objects are part of it.
+    assert read_score('{"score": 3, "why": {"note": "9/10 elsewhere"}}') == 3.0
+    assert read_score(' {"score": 4, "reason": "9/10 would be generous"}') == 4.0
+    assert read_score('{"score": 4}. Otherwise 9/10.') == 4.0

@@ -98,3 +98,53 @@ def test_json_skeleton_prompt_and_shared_expansion_prefix() -> None:
     assert expansion_prompt("Q?", ["a", "b"], 1).endswith(tail)
     with pytest.raises(ValueError, match="out of range"):
         expansion_instruction(["a"], -1)
+
+
+def test_the_prompts_are_the_papers_templates_verbatim() -> None:
+    assert skeleton_prompt(" Why? ", 5) == (
+        "You're an organizer responsible for only giving the skeleton (not the full content) "
+        "for answering the question. Provide the skeleton in a list of points (numbered 1., "
+        "2., 3., etc.; at most 5 points) to answer the question. Instead of writing a full "
+        "sentence, each skeleton point should be very short with only 3~5 words. Generally, "
+        "the skeleton should have 3~10 points.\n\nQuestion:\nWhy?\n\nSkeleton:\n1."
+    )
+    assert skeleton_prompt("Why?", 5, as_json=True).endswith(
+        'Question:\nWhy?\n\nReply as JSON: {"points": ["<point 1>", "<point 2>", ...]}'
+    )
+    assert expansion_prompt("Why?", ["Cost", "Speed"], 0) == (
+        "You're responsible for continuing the writing of one and only one point in the "
+        "overall answer to the following question.\n\nQuestion:\nWhy?\n\nThe skeleton of the "
+        "answer is\n1. Cost\n2. Speed\n\nContinue and only continue the writing of point 1. "
+        "Write it **very shortly** in 1~2 sentences and do not continue with other points!"
+        "\n\n1. Cost"
+    )
+
+
+def test_markdown_around_a_point_is_stripped_but_not_its_letters() -> None:
+    assert parse_skeleton("1. **X-rays**\n2. Xenon") == ["X-rays", "Xenon"]
+
+
+def test_json_is_read_from_its_first_bracket_or_brace() -> None:
+    assert parse_skeleton('["Alpha", "Beta"] (see [1])') == ["Alpha", "Beta"]
+    assert parse_skeleton('{"meta": {"n": 2}, "points": ["a", "b"]}') == ["a", "b"]
+    assert parse_skeleton('{"notes": ["x"], "points": ["a", "b"]}') == ["a", "b"]
+    assert parse_skeleton('{"skeleton": ["a", "b"]}') == ["a", "b"]
+
+
+def test_every_form_keeps_at_most_max_points_ten_by_default() -> None:
+    assert len(parse_skeleton("\n".join(f"{i}. point {i}" for i in range(1, 13)))) == 10
+    assert parse_skeleton("- a\n- b\n- c", 2) == ["a", "b"]
+    assert parse_skeleton('["a", "b", "c"]', 2) == ["a", "b"]
+    assert parse_skeleton("1. a\n2. b", 1) == ["a"]
+
+
+def test_a_repeated_point_is_dropped_whatever_its_case() -> None:
+    assert assemble(["Use caching"], ["use caching: it speeds up"]) == (
+        "1. Use caching it speeds up"
+    )
+    assert assemble(["Speed"], ["Speed: X-rays help"]) == "1. Speed X-rays help"
+    with pytest.raises(ValueError) as caught:
+        assemble(["a"], [])
+    assert str(caught.value) == (
+        "assemble got 1 points but 0 expansions; pass one expansion (or None) per point"
+    )

@@ -154,3 +154,56 @@ def test_join_without_goal_and_spawn_join() -> None:
     assert spawned is not None and spawned.head == "Pre "
     with pytest.raises(ValueError, match="one result per path"):
         join_paths("", ["a", "b"], ["r"])
+
+
+def test_an_unclosed_spawn_is_an_incomplete_block() -> None:
+    block = find_parallel_block('spawn("a", ')
+    assert block is not None
+    assert (block.style, block.complete, block.paths, block.ready) == ("spawn", False, [], False)
+
+
+def test_only_tags_after_the_opening_one_count() -> None:
+    # A stray closing tag before the block does not close it.
+    block = find_parallel_block("x </Parallel> y <Parallel><Path>a</Path>")
+    assert block is not None
+    assert (block.prefix, block.paths, block.complete, block.end) == (
+        "x </Parallel> y ",
+        ["a"],
+        False,
+        40,
+    )
+    # A conclusion after the closing tag is not the block's.
+    closed = find_parallel_block("<Parallel><Path>a</Path></Parallel> <Conclusion>")
+    assert closed is not None
+    assert (closed.complete, closed.concluding, closed.end) == (True, False, 35)
+    # Paths after the closing tag, or inside the goal, are not the block's paths.
+    later = find_parallel_block("<Parallel><Path>a</Path></Parallel> later <Path>b</Path>")
+    assert later is not None and later.paths == ["a"]
+    example = "<Parallel><Goal>Answer like <Path>this</Path></Goal><Path>a</Path></Parallel>"
+    in_goal = find_parallel_block(example)
+    assert in_goal is not None and in_goal.paths == ["a"]
+
+
+def test_a_spawn_block_forks_and_joins_in_its_own_notation() -> None:
+    block = find_parallel_block('Go: spawn(["é", "b"])')
+    assert block is not None
+    assert block.fork_contexts() == ["Go: é\n", "Go: b\n"]
+    assert block.join(["ü", "x"]) == 'Go: spawn(["é", "b"])\njoin(["ü", "x"])\n'
+
+
+def test_a_result_ending_with_a_lowercase_closing_tag_is_cleaned() -> None:
+    assert (
+        join_paths("", ["p"], ["r </path>"]) == "<Parallel>\n<Path>\np\nr\n</Path>\n<Conclusion>\n"
+    )
+    with pytest.raises(ValueError) as caught:
+        join_paths("", ["a", "b"], ["r"])
+    assert str(caught.value) == (
+        "join_paths got 2 paths but 1 results; pass one result per path, in order"
+    )
+
+
+def test_the_detector_starts_empty_and_keeps_to_its_styles() -> None:
+    detector = ParallelBlockDetector()
+    block = detector.feed("<Parallel><Path>a</Path></Parallel>")
+    assert block is not None and block.prefix == ""
+    assert ParallelBlockDetector(("tags",)).feed('spawn("a")') is None

@@ -163,3 +163,110 @@ def test_tournament_rejects_bad_records() -> None:
     tournament.record(match, match.a)
     with pytest.raises(ValueError, match="not pending"):
         tournament.record(match, match.a)
+
+
+@pytest.mark.parametrize(
+    ("label", "verdict"),
+    [
+        ("1", "first"),
+        ("first", "first"),
+        ("Response A", "first"),
+        ("candidate a", "first"),
+        ("2", "second"),
+        ("Second", "second"),
+        ("response b", "second"),
+        ("Candidate B", "second"),
+        ("both", "tie"),
+        ("C", "tie"),
+        ("tie", "tie"),
+        ("draw", "tie"),
+        ("neither", "tie"),
+    ],
+)
+def test_every_label_in_a_json_verdict(label: str, verdict: str) -> None:
+    assert parse_verdict(f'{{"winner": "{label}"}}') == verdict
+
+
+def test_a_bare_label_in_quotes_brackets_or_markdown() -> None:
+    assert parse_verdict("(A)") == "first"
+    assert parse_verdict("**B**.") == "second"
+    assert parse_verdict("`first`") == "first"
+
+
+def test_messages_name_the_bad_value_and_the_fix() -> None:
+    with pytest.raises(ConfigError) as none:
+        make_bracket(0)
+    assert str(none.value) == (
+        "a tournament needs at least 1 candidate, got 0; set n >= 2 so there is something "
+        "to compare"
+    )
+    with pytest.raises(ValueError) as order:
+        make_bracket(2, order=[0, 2])
+    assert str(order.value) == (
+        "bracket order [0, 2] must be a permutation of 0..1; "
+        "list every candidate index exactly once, strongest first"
+    )
+    t = Tournament(2)
+    [match] = t.pending()
+    with pytest.raises(ValueError) as tie:
+        t.record_outcome(match, Outcome(winner=None, reason="tie"))
+    assert str(tie.value) == (
+        f"match {match!r} ended in a tie; re-judge it or call "
+        "resolve_match(..., final=True) to settle it"
+    )
+    stale = Match(slot=0, a=1, b=0)
+    with pytest.raises(ValueError) as pending:
+        t.record(stale, 1)
+    assert str(pending.value) == (
+        f"match {stale!r} is not pending in round 0; record only matches returned by pending()"
+    )
+    bye = Match(slot=0, a=0, b=None)
+    with pytest.raises(ValueError) as walkover:
+        t.record_outcome(bye, Outcome(winner="a", reason="seed"))
+    assert str(walkover.value) == f"match {bye!r} is a bye; it is settled automatically"
+
+
+def test_a_tournament_uses_its_seed_or_order_for_the_first_round() -> None:
+    assert Tournament(8, seed=3).pending() == make_bracket(8, 3)
+    assert Tournament(8, seed=3).pending() != make_bracket(8)
+    order = [7, 6, 5, 4, 3, 2, 1, 0]
+    assert Tournament(8, seed=3, order=order).pending() == make_bracket(8, order=order)
+
+
+def test_a_single_candidate_has_nothing_pending() -> None:
+    t = Tournament(1)
+    assert (t.champion, t.pending(), t.rounds_total()) == (0, [], 0)
+
+
+def test_history_records_both_players_round_and_reason() -> None:
+    t = Tournament(8)
+    while not t.finished:
+        for match in t.pending():
+            if match.slot % 2:
+                t.record_outcome(match, Outcome(winner="b", reason="consistent"))
+            else:
+                t.record(match, match.a)
+    assert [r.round for r in t.history] == [0, 0, 0, 0, 1, 1, 2]
+    assert [r.reason for r in t.history] == ["judge", "consistent"] * 3 + ["judge"]
+    first = t.history[0]
+    assert (first.a, first.b, first.winner) == (0, 7, 0)
+    details = t.to_details()
+    assert list(details) == ["champion", "rounds", "matches"]
+    assert details["rounds"] == 3
+    assert details["matches"] == [r.model_dump() for r in t.history]
+
+
+@pytest.mark.parametrize(("n", "rounds"), [(1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (8, 3)])
+def test_rounds_total(n: int, rounds: int) -> None:
+    assert Tournament(n).rounds_total() == rounds
+
+
+@pytest.mark.parametrize("label", ["tie", "Draw", "neither"])
+def test_a_json_tie_is_not_overridden_by_a_phrase_in_its_reason(label: str) -> None:
+    reply = f'{{"winner": "{label}", "reason": "A is better on style, B on substance"}}'
+    assert parse_verdict(reply) == "tie"
+
+
+def test_only_punctuation_around_a_bare_label_is_stripped() -> None:
+    assert parse_verdict("AX") is None
+    assert parse_verdict("'B'") == "second"

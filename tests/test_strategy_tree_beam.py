@@ -188,3 +188,90 @@ def test_got_steps_name_every_bad_step_and_the_known_operations() -> None:
     for bad in bad_lists:
         with pytest.raises(ConfigError, match="non-empty list"):
             parse_got_steps(bad)
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"),
+    [
+        # Unscaled numbers: up to 1 as is, up to 10 out of 10, above out of 100.
+        ("score: 1", 1.0),
+        ("score: 2", 0.2),
+        ("score: 10", 1.0),
+        ("score: 11", 0.11),
+        ("score: 150%", 1.0),
+        ("5%", 0.05),
+        # A label on the last line beats a fraction above it.
+        ("7/10\nlikely", 0.5),
+        # A fraction over zero is no fraction.
+        ("3/0 and score 5", 0.5),
+        ("1/1", 1.0),
+        ("15/10", 1.0),
+        # Failing all else, the last label anywhere.
+        ("It is likely, I think.\n(more text)", 0.5),
+        ("sure, likely, impossible\nthen.", 0.0),
+    ],
+)
+def test_value_scales_and_precedence(reply: str, value: float) -> None:
+    assert parse_value(reply) == pytest.approx(value)
+
+
+def test_votes_for_the_first_and_the_last_state() -> None:
+    assert parse_vote("The best choice is 1", 3) == 0
+    assert parse_vote("The best choice is 3", 3) == 2
+    assert parse_vote("1", 3) == 0
+    assert parse_vote("3", 3) == 2
+    with pytest.raises(ValueError) as caught:
+        aggregate_votes_for_states([3], 3)
+    assert str(caught.value) == "vote 3 is not a state index in 0..2"
+
+
+def test_step_scores_default_to_the_weakest_step() -> None:
+    assert aggregate_step_scores([0.2, 0.9]) == 0.2
+    with pytest.raises(ValueError) as caught:
+        aggregate_step_scores([])
+    assert str(caught.value) == "aggregate_step_scores needs at least one step score"
+
+
+def test_a_child_scored_exactly_at_the_threshold_is_kept() -> None:
+    frontier = DfsFrontier(threshold=0.5)
+    child = Thought(id=1, parent=0, text="x", depth=1, score=0.5)
+    assert frontier.push([child]) == []
+    assert frontier.pop() == child
+
+
+def test_tree_bookkeeping() -> None:
+    tree = ThoughtTree()
+    assert tree.root.text == ""
+    first = tree.add(0, "a", score=0.9)
+    second = tree.add(0, "b", score=0.1)
+    deeper = tree.add(second.id, "c", score=0.5)
+    assert first.sources == ()
+    assert [t.id for t in tree.children(0)] == [first.id, second.id]
+    assert tree.best() == first
+    assert tree.best(2) == deeper
+    merged = tree.merge([first.id, deeper.id], "m", score=0.7)
+    assert (merged.score, merged.sources, merged.depth) == (0.7, (1, 3), 3)
+    with pytest.raises(ValueError) as missing:
+        tree.get(9)
+    assert str(missing.value) == "no thought with id 9; ids are 0..4"
+    with pytest.raises(ValueError) as empty:
+        tree.merge([], "m")
+    assert str(empty.value) == "merge needs at least one source thought"
+
+
+def test_got_steps_report_every_problem_in_order_with_the_operations() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_got_steps([{"score": {}}, {"bogus": 1}])
+    assert str(caught.value) == (
+        "steps[0] = {'score': {}}: the first step must be generate (the working set starts "
+        "with the question alone); steps[1] = {'bogus': 1}: unknown operation 'bogus'. "
+        "Known operations: " + "; ".join(GOT_OPERATIONS.values())
+    )
+
+
+def test_got_score_takes_only_a_mapping_with_a_rubric() -> None:
+    for bad in (3, "be strict", {"rubric": ""}, {"rubric": "x", "n": 2}):
+        with pytest.raises(ConfigError, match=r"^steps\[1\] = "):
+            parse_got_steps([{"generate": 2}, {"score": bad}])
+    steps = parse_got_steps([{"generate": 16}, {"score": {"rubric": "be strict"}}])
+    assert steps == [GotStep("generate", count=16), GotStep("score", rubric="be strict")]

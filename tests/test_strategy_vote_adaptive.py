@@ -159,3 +159,119 @@ def test_wave_sizes() -> None:
 def test_wave_sizes_rejects_bad_settings(args: tuple[int, int, float], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         wave_sizes(*args)
+
+
+def exact_beta_cdf(x: Fraction, a: int, b: int) -> float:
+    """I_x(a, b) for integer a, b: P(Binomial(a + b - 1, x) >= a), in exact arithmetic."""
+    n = a + b - 1
+    return float(sum(comb(n, k) * x**k * (1 - x) ** (n - k) for k in range(a, n + 1)))
+
+
+def test_threshold_bounds_and_message() -> None:
+    assert beta_stop([1, 0], 1.0) is False
+    assert beta_stop([1000, 0], 1.0) is True
+    for bad in (0.5, 1.5):
+        with pytest.raises(ConfigError) as caught:
+            beta_stop([1, 0], bad)
+        assert str(caught.value) == (
+            f"stopping threshold {bad!r} is out of range; use a probability in (0.5, 1], e.g. 0.95"
+        )
+
+
+def test_beta_stop_at_exactly_the_threshold_and_by_default() -> None:
+    assert beta_lead_probability([1, 0]) == 0.75
+    assert beta_stop([1, 0], 0.75)
+    assert beta_stop([5, 0])  # 63/64 >= 0.95
+    assert not beta_stop([3, 0])  # 15/16 < 0.95
+
+
+def test_large_vote_counts_stay_exact() -> None:
+    # C(1100, k) overflows a float: the integer formula keeps exact integers.
+    assert beta_lead_probability([600, 500]) == pytest.approx(0.9987176136011234, rel=1e-12)
+
+
+def test_incomplete_beta_edges_and_both_sides_of_the_mode() -> None:
+    assert regularized_incomplete_beta(1.0, 2, 3) == 1.0
+    assert regularized_incomplete_beta(0.0, 2, 3) == 0.0
+    for a, b in ((0, 1), (1, 0), (-1, 2)):
+        with pytest.raises(ValueError) as caught:
+            regularized_incomplete_beta(0.5, a, b)
+        assert str(caught.value) == f"Beta parameters must be > 0, got a={a!r}, b={b!r}"
+    # Far above the mean: computed from the other side, where the fraction converges.
+    assert regularized_incomplete_beta(0.9, 10, 1000) == pytest.approx(1.0)
+    for x, a, b in (
+        (Fraction(7, 10), 200, 100),
+        (Fraction(3, 5), 100, 100),
+        (Fraction(1, 5), 3, 30),
+    ):
+        assert regularized_incomplete_beta(float(x), a, b) == pytest.approx(
+            exact_beta_cdf(x, a, b), rel=1e-9, abs=1e-300
+        )
+
+
+def test_dirichlet_defaults_are_2000_draws_from_a_seed_0_generator() -> None:
+    counts = [4, 2]
+    p = dirichlet_lead_probability(counts)
+    assert p == dirichlet_lead_probability(counts, samples=2000, rng=random.Random(0))
+    assert p != dirichlet_lead_probability(counts, samples=2000, rng=random.Random(1))
+    # A given generator is used.
+    assert dirichlet_lead_probability(counts, rng=random.Random(1)) == 0.7715
+    assert dirichlet_stop(counts, 0.77, rng=random.Random(1))
+    assert not dirichlet_stop(counts, 0.77)
+
+
+def test_dirichlet_stop_draws_2000_samples_by_default() -> None:
+    with_2001 = dirichlet_lead_probability([5, 3], samples=2001)
+    assert with_2001 > dirichlet_lead_probability([5, 3])
+    assert not dirichlet_stop([5, 3], with_2001)
+    assert dirichlet_stop([5, 3], with_2001, samples=2001)
+
+
+def test_dirichlet_with_one_draw_is_zero_or_one() -> None:
+    assert dirichlet_lead_probability([1000, 0], samples=1) == 1.0
+    # One lucky draw settles a one-draw rule that 2000 draws would not.
+    assert dirichlet_stop([2, 1], 1.0, samples=1, rng=random.Random(0))
+    assert not dirichlet_stop([2, 1], 1.0, samples=2000, rng=random.Random(0))
+
+
+def test_dirichlet_stop_at_exactly_the_threshold_and_by_default() -> None:
+    assert dirichlet_stop([1000, 0], 1.0, samples=10)
+    assert dirichlet_stop([6, 0])  # 0.99 >= 0.95
+    assert not dirichlet_stop([2, 1])  # about 0.68
+
+
+def test_should_stop_defaults_beta_095_between_1_and_16_samples() -> None:
+    assert should_stop([5, 0])  # beta 63/64
+    assert not should_stop([3, 0])
+    assert should_stop([5, 0], drawn=1)  # one sample is enough to ask the rule
+    assert should_stop([8, 8])  # 16 samples: the limit
+    assert not should_stop([8, 7])
+
+
+def test_should_stop_asks_the_rule_from_min_samples_on() -> None:
+    assert should_stop([5, 0], min_samples=5)
+    assert not should_stop([5, 0], min_samples=6)
+    assert should_stop([5, 0], min_samples=5, max_samples=5)
+
+
+def test_should_stop_uses_the_named_rule_and_threshold() -> None:
+    # Beta looks at the two leaders only; Dirichlet at every answer.
+    assert should_stop([6, 0, 0], "beta", 0.99)
+    assert not should_stop([6, 0, 0], "dirichlet", 0.99)
+    assert not should_stop([5, 0], "beta", 0.99)
+    assert should_stop([4, 2], "dirichlet", 0.77, rng=random.Random(1))
+    assert not should_stop([4, 2], "dirichlet", 0.77)
+
+
+def test_max_equal_to_min_is_allowed_and_the_message_says_how_to_fix_a_lower_one() -> None:
+    check_stop_settings("beta", 0.95, 4, 4)
+    with pytest.raises(ConfigError) as caught:
+        check_stop_settings("beta", 0.95, 4, 3)
+    assert str(caught.value) == (
+        "max_samples 3 is below min_samples 4; raise max_samples or lower min_samples"
+    )
+
+
+def test_wave_sizes_default_to_waves_of_four_and_ignore_float_noise() -> None:
+    assert wave_sizes(10) == [4, 4, 2]
+    assert wave_sizes(9, 3, 1.0000000001) == [3, 3, 3]

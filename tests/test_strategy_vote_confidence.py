@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -14,6 +15,7 @@ from agents.strategies.vote_confidence import (
     lowest_group_confidence,
     mean_confidence,
     percentile,
+    resolve_mode,
     tail_confidence,
     token_confidence,
     token_confidences,
@@ -152,3 +154,95 @@ def test_calibrate_threshold_deepconf_low_and_high() -> None:
         calibrate_threshold(warmup, 0)
     with pytest.raises(ConfigError, match="zero warm-up traces"):
         calibrate_threshold([], 10)
+
+
+def test_messages_name_the_value_and_the_fix() -> None:
+    for call, what in (
+        (lambda: mean_confidence([]), "mean confidence"),
+        (lambda: group_confidences([]), "group confidence"),
+        (lambda: tail_confidence([]), "tail confidence"),
+    ):
+        with pytest.raises(ValueError) as empty:
+            call()
+        assert str(empty.value) == (
+            f"{what} of an empty trace is undefined; skip traces with no tokens"
+        )
+    with pytest.raises(ConfigError) as tail:
+        tail_confidence([1.0], tail=0)
+    assert str(tail.value) == "confidence tail 0 must be >= 1 token; e.g. tail=2048"
+    with pytest.raises(ValueError) as top_k:
+        token_confidence(TokenLogprob(token="x", logprob=-0.1), "top_k")
+    assert str(top_k.value) == (
+        "token 'x' has no top_logprobs, so its top-k confidence is undefined; "
+        "request top_logprobs >= 2 or use mode='chosen'"
+    )
+    with pytest.raises(ValueError) as no_values:
+        percentile([], 50)
+    assert str(no_values.value) == "percentile of no values is undefined"
+    with pytest.raises(ConfigError) as q:
+        percentile([1.0], 100.5)
+    assert str(q.value) == "percentile 100.5 is out of range; use a value in [0, 100]"
+    with pytest.raises(ConfigError) as threshold:
+        SlidingWindowMonitor(2, float("inf"))
+    assert str(threshold.value) == "confidence threshold inf must be a finite number"
+
+
+def test_calibration_bounds_and_messages() -> None:
+    assert calibrate_threshold([1.0, 2.0, 3.0], 100.0) == 1.0
+    assert calibrate_threshold([1.0, 2.0, 3.0], 0.5) == pytest.approx(2.99)
+    with pytest.raises(ConfigError) as keep:
+        calibrate_threshold([1.0], 100.5)
+    assert str(keep.value) == (
+        "keep_percent 100.5 is out of range; use a value in (0, 100], "
+        "e.g. 10 (DeepConf-low) or 90 (DeepConf-high)"
+    )
+    with pytest.raises(ConfigError) as none:
+        calibrate_threshold([], 10)
+    assert str(none.value) == (
+        "cannot calibrate a confidence threshold from zero warm-up traces; "
+        "run at least one warm-up trace (DeepConf uses 16)"
+    )
+
+
+def test_auto_mode_resolves_to_top_k_when_every_token_has_alternatives() -> None:
+    tokens = [TokenLogprob(token="a", logprob=-0.1, top_logprobs={"a": -0.1, "b": -2.3})]
+    assert resolve_mode(tokens, "auto") == "top_k"
+    assert resolve_mode([], "auto") == "chosen"
+
+
+def test_the_default_measure_is_the_lowest_group() -> None:
+    confidences = [5.0] * 4 + [1.0, 1.0] + [5.0] * 4
+    assert trace_confidence(confidences, window=2) == 1.0
+    assert mean_confidence(confidences) != 1.0
+
+
+def test_bottom_percent_bounds_and_counts() -> None:
+    # 11 tokens, window 2: 10 groups, the means of [0, 1], [1, 2], ...: 0.5, 1.5, ... 9.5.
+    confidences = [float(i) for i in range(11)]
+    assert bottom_percent_confidence(confidences, 100.0, window=2) == 5.0
+    assert bottom_percent_confidence(confidences, 0.5, window=2) == 0.5  # at least one group
+    assert bottom_percent_confidence(confidences, 25.0, window=2) == 1.5  # 2.5 groups -> 3
+    assert bottom_percent_confidence(confidences, 10.05, window=2) == 1.0  # 1.005 -> 2
+    assert bottom_percent_confidence(confidences, 30.000000002, window=2) == 1.5  # noise: 3
+    with pytest.raises(ConfigError, match=r"^bottom percent 100\.5 is out of range"):
+        bottom_percent_confidence(confidences, 100.5, window=2)
+    # A trace shorter than the window is one group, whatever the percent.
+    assert bottom_percent_confidence([2.0, 4.0], 10.0, window=8) == 3.0
+
+
+def test_group_means_are_exact_again_after_each_window() -> None:
+    # The running sum loses the small values next to 1e16; it is recomputed exactly at
+    # the end of every window's worth of tokens, so no error survives past it.
+    confidences = [0.0, 0.0, 0.0, 1.0, 1e16, 1.0]
+    exact = [math.fsum(confidences[i : i + 3]) / 3 for i in range(4)]
+    assert group_confidences(confidences, 3) == exact
+    assert group_confidences([1.0, 2.0, 3.0], 3) == [2.0]
+
+
+def test_monitor_means_are_exact_again_after_each_window() -> None:
+    monitor = SlidingWindowMonitor(2, threshold=0.0)
+    means = []
+    for confidence in (0.0, 1e16, 0.0, 1.0):
+        monitor.push(confidence)
+        means.append(monitor.current)
+    assert means == [None, 5e15, 5e15, 0.5]

@@ -105,3 +105,43 @@ def test_plan_rejects_bad_settings(kwargs: dict[str, float], message: str) -> No
 def test_pruner_rejects_bad_window() -> None:
     with pytest.raises(ConfigError, match="window 0"):
         TracePruner(threshold=0.0, window=0)
+
+
+def _with_alternatives(logprob: float) -> TokenLogprob:
+    return TokenLogprob(token="t", logprob=logprob, top_logprobs={"t": logprob, "u": -3.0})
+
+
+def test_plan_defaults_are_deepconf_low_with_16_warmup_traces() -> None:
+    plan = warmup_then_prune(20)
+    assert (plan.warmup, plan.pruned, plan.keep_percent, plan.window) == (16, 4, 10.0, 2048)
+
+
+def test_plan_smallest_and_largest_settings_are_valid() -> None:
+    plan = warmup_then_prune(1, warmup=1, keep_percent=100.0, window=1)
+    assert (plan.warmup, plan.pruned, plan.total) == (1, 0, 1)
+    assert warmup_then_prune(3, warmup=1, keep_percent=0.5).keep_percent == 0.5
+    with pytest.raises(ConfigError) as caught:
+        warmup_then_prune(3, keep_percent=100.5)
+    assert str(caught.value) == (
+        "keep_percent 100.5 is out of range; use a value in (0, 100], "
+        "e.g. 10 (DeepConf-low) or 90 (DeepConf-high)"
+    )
+
+
+def test_the_plan_window_sets_the_threshold_and_the_pruners() -> None:
+    plan = warmup_then_prune(4, warmup=2, keep_percent=100.0, window=2)
+    # Lowest 2-token means: 1.0 and 2.0 (the whole-trace means are 3.0 and 3.5).
+    assert plan.threshold([[1.0, 1.0, 7.0], [2.0, 2.0, 5.0, 5.0]]) == 1.0
+    pruner = plan.pruner(0.0, "chosen")
+    assert pruner.window == 2
+    assert pruner.feed([_with_alternatives(-0.5)]) == "continue"
+    # "chosen": the chosen token's logprob, although alternatives were streamed.
+    assert pruner.confidences == [-0.5]
+
+
+def test_a_fixed_mode_is_kept_and_the_trace_confidence_uses_the_window() -> None:
+    pruner = TracePruner(threshold=-100.0, window=2, mode="chosen")
+    assert pruner.aborted is False
+    pruner.feed([_with_alternatives(-1.0), _with_alternatives(-1.0), _with_alternatives(-7.0)])
+    assert pruner.confidences == [-1.0, -1.0, -7.0]
+    assert pruner.trace_confidence() == -4.0  # lowest 2-token mean, not the whole -3.0

@@ -124,3 +124,60 @@ def test_parse_selection(reply: str, expected: int | None) -> None:
 
 def test_parse_selection_with_no_candidates() -> None:
     assert parse_selection("Response 1", 0) is None
+
+
+def test_the_empty_vote_has_no_margin() -> None:
+    assert majority_vote([None]).margin == 0.0
+
+
+def test_a_near_tie_is_a_tie_relative_to_the_score() -> None:
+    # Scores at most 1e-12 (relative, or absolute below 1) apart are tied: first seen wins.
+    assert majority_vote(["a", "b"], [1.0 - 0.5e-12, 1.0]).winner == "a"
+    assert majority_vote(["a", "b"], [1.0 - 1.5e-12, 1.0]).winner == "b"
+    assert majority_vote(["a", "b"], [1000.0 - 1e-10, 1000.0]).winner == "a"
+    assert majority_vote(["a", "b"], [1000.0 - 1e-8, 1000.0]).winner == "b"
+    # Exactly at the tolerance (1 apart at 1e12) is still a tie.
+    assert majority_vote(["a", "b"], [1e12 - 1, 1e12]).winner == "a"
+    assert majority_vote(["a", "b"], [1e12 - 2, 1e12]).winner == "b"
+
+
+def test_messages_say_how_to_fix_the_call() -> None:
+    with pytest.raises(ValueError) as lengths:
+        majority_vote(["a", "b"], [1.0])
+    assert str(lengths.value) == (
+        "majority_vote got 2 answers but 1 weights; pass one weight per answer"
+    )
+    with pytest.raises(ValueError) as negative:
+        majority_vote(["a"], [-1.0])
+    assert str(negative.value) == (
+        "vote weight -1.0 for answer 'a' must be finite and >= 0; "
+        "map confidences to non-negative weights first"
+    )
+    with pytest.raises(ValueError) as items:
+        keep_top_fraction(["a", "b"], [1.0], 0.5)
+    assert str(items.value) == "keep_top_fraction got 2 items but 1 scores; pass one score per item"
+    with pytest.raises(ConfigError) as fraction:
+        top_fraction_indices([1.0], 0.0)
+    assert str(fraction.value) == (
+        "keep fraction 0.0 is out of range; use a value in (0, 1], "
+        "e.g. 0.1 to keep the 10% most confident traces"
+    )
+
+
+def test_the_kept_count_rounds_up_and_ignores_float_noise() -> None:
+    scores = [0.4, 0.3, 0.2, 0.1]
+    assert top_fraction_indices(scores, 0.3) == [0, 1]  # 1.2 traces -> 2
+    # 0.1 * 30 is 3.0000000000000004 in floating point: still 3 traces, not 4.
+    assert len(top_fraction_indices([float(i) for i in range(30)], 0.1)) == 3
+    assert len(top_fraction_indices([float(i) for i in range(10)], 0.30000000001)) == 3
+    assert len(top_fraction_indices([float(i) for i in range(10)], 0.3000001)) == 4
+
+
+def test_the_named_response_wins_over_later_mentions() -> None:
+    reply = "The most consistent response is Response 2. Response 3 was close."
+    assert parse_selection(reply, 3) == 1
+
+
+def test_parse_selection_with_one_candidate() -> None:
+    assert parse_selection("The most consistent response is Response 1", 1) == 0
+    assert parse_selection("Response 2", 1) is None

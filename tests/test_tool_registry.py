@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from orchestrator.errors import ConfigError, ToolError
+from tests.support import within
 from tools.registry import Tool, ToolRegistry, make_tool, tool
 
 
@@ -215,8 +216,9 @@ async def test_call_many_runs_async_tools_concurrently() -> None:
 
     registry = ToolRegistry([first, second])
     # Run one after the other, each call would wait for the other forever.
-    async with asyncio.timeout(10):
-        results = await registry.call_many([("first", {}), ("second", {})])
+    results = await within(
+        registry.call_many([("first", {}), ("second", {})]), "both calls running together"
+    )
     assert results == ["first", "second"]
 
 
@@ -231,7 +233,10 @@ async def test_call_many_runs_sync_tools_in_threads_concurrently() -> None:
         return who
 
     registry = ToolRegistry([meet])
-    results = await registry.call_many([("meet", {"who": "a"}), ("meet", {"who": "b"})])
+    results = await within(
+        registry.call_many([("meet", {"who": "a"}), ("meet", {"who": "b"})]),
+        "both threads at the barrier together",
+    )
     assert results == ["a", "b"]
 
 
