@@ -14,10 +14,12 @@ latency: the worst case for relative overhead, since nothing else takes time). M
 - ``on``: tracing on, every span recorded and batched to an exporter that drops them.
 
 Figures (one JSON line on stdout, also written to ``bench/results/tracing_overhead.json``):
-per graph, the median wall time of a job per mode (ms), the ratios ``off/baseline``,
-``sampled_out/off`` and ``on/off``, and the spans per traced job; and ``hook_ns``, the
-cost of one fan-out through the hook with no observer (``observe_branches``) measured
-directly, against ``fanout_us``, one ``run_all`` of two instant branches.
+per graph, the median wall time and CPU time (this process, all threads: less disturbed
+by other work on the machine) of a job per mode (ms), the ratios ``off/baseline``,
+``sampled_out/off`` and ``on/off`` (and of CPU time), and the spans per traced job; and
+``hook_ns``, the cost of one fan-out through the hook with no observer
+(``observe_branches``) measured directly, against ``fanout_us``, one ``run_all`` of two
+instant branches.
 
 Run: ``.venv/bin/python bench/tracing_overhead.py [--rounds 15] [--graphs debate,vote]``
 """
@@ -102,19 +104,21 @@ def tracing_for(mode: str, exporter: CountingExporter) -> Tracing | None:
     return None
 
 
-async def one_job(settings: Settings, graph: str, mode: str, exporter: CountingExporter) -> float:
+async def one_job(
+    settings: Settings, graph: str, mode: str, exporter: CountingExporter
+) -> tuple[float, float]:
     tracing = tracing_for(mode, exporter)
     model = default_backend()
     with without_hook() if mode == "baseline" else contextlib.nullcontext():
         async with await Runtime.open(settings, model=model, tracing=tracing) as runtime:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             record = await runtime.research(JobRequest(question=QUESTION, graph=graph))
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if tracing is not None:
         tracing.shutdown()  # flushes the batch: the spans are counted
     if record.state != "done":
         raise SystemExit(f"{graph} ({mode}) ended {record.state}: {record.error}")
-    return elapsed
+    return elapsed, cpu
 
 
 async def hook_cost(repeat: int) -> dict[str, float]:
@@ -146,6 +150,7 @@ async def main() -> None:
     for name in ("OTEL_TRACES_SAMPLER", "OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         os.environ.pop(name, None)
     times: dict[str, dict[str, list[float]]] = {g: {m: [] for m in MODES} for g in graphs}
+    cpus: dict[str, dict[str, list[float]]] = {g: {m: [] for m in MODES} for g in graphs}
     spans: dict[str, list[int]] = {g: [] for g in graphs}
     with tempfile.TemporaryDirectory(prefix="breadth-bench-") as data_dir:
         settings = Settings(data_dir=data_dir, namespace="bench-tracing")
@@ -156,7 +161,9 @@ async def main() -> None:
                 order = MODES[round_ % 4 :] + MODES[: round_ % 4]
                 for mode in order:
                     exporter = CountingExporter()
-                    times[graph][mode].append(await one_job(settings, graph, mode, exporter))
+                    wall, cpu = await one_job(settings, graph, mode, exporter)
+                    times[graph][mode].append(wall)
+                    cpus[graph][mode].append(cpu)
                     if mode == "on":
                         spans[graph].append(exporter.spans)
     figures: dict[str, Any] = {
@@ -169,11 +176,15 @@ async def main() -> None:
     }
     for graph in graphs:
         median = {mode: statistics.median(times[graph][mode]) for mode in MODES}
+        cpu = {mode: statistics.median(cpus[graph][mode]) for mode in MODES}
         figures["graphs"][graph] = {
             **{f"{mode}_ms": round(median[mode] * 1000, 2) for mode in MODES},
+            **{f"{mode}_cpu_ms": round(cpu[mode] * 1000, 2) for mode in MODES},
             "off_vs_baseline": round(median["off"] / median["baseline"], 3),
             "sampled_out_vs_off": round(median["sampled_out"] / median["off"], 3),
             "on_vs_off": round(median["on"] / median["off"], 3),
+            "cpu_off_vs_baseline": round(cpu["off"] / cpu["baseline"], 3),
+            "cpu_on_vs_off": round(cpu["on"] / cpu["off"], 3),
             "spread_off_pct": round(
                 100 * statistics.pstdev(times[graph]["off"]) / median["off"], 1
             ),
