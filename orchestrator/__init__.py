@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "ScheduleOutcome": "orchestrator.scheduler",
     "Toolbox": "orchestrator.toolbox",
     "ToolLike": "orchestrator.toolbox",
+    "observe_branches": "orchestrator.fanout",
     # models
     "ChatMessage": "orchestrator.models.protocol",
     "Choice": "orchestrator.models.protocol",
@@ -166,6 +167,9 @@ if TYPE_CHECKING:
     )
     from orchestrator.events import (
         EventType as EventType,
+    )
+    from orchestrator.fanout import (
+        observe_branches as observe_branches,
     )
     from orchestrator.graph.loader import (
         graph_problems as graph_problems,

@@ -57,3 +57,6 @@ class JobRecord(BaseModel):
     tasks_total: int = 0
     tasks_done: int = 0
     tasks_failed: int = 0
+    # The W3C trace context every run of the job continues (one trace per job): the
+    # submitting request's, else the first traced run's own (``orchestrator.trace_context``).
+    traceparent: str | None = None

@@ -21,6 +21,10 @@ MODEL_URLS_ENV = "BREADTH_MODEL_URLS"
 REDIS_URL_ENV = "BREADTH_REDIS_URL"
 FETCH_ALLOW_ENV = "BREADTH_FETCH_ALLOW"
 OTLP_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTLP_TRACES_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+# The OpenTelemetry switches that turn tracing off whatever the endpoints say.
+OTEL_SDK_DISABLED_ENV = "OTEL_SDK_DISABLED"
+OTEL_TRACES_EXPORTER_ENV = "OTEL_TRACES_EXPORTER"
 
 
 class Settings(BaseModel):
@@ -37,7 +41,12 @@ class Settings(BaseModel):
     data_dir: str | None = Field(
         default=None, description="Folder of the embedded store (default: $BREADTH_HOME)."
     )
-    otlp_endpoint: str | None = Field(default=None, description="OTLP/HTTP trace collector.")
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector's base URL (/v1/traces is added)."
+    )
+    otlp_traces_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces URL, used as is (wins over otlp_endpoint)."
+    )
     corpus: str | None = Field(
         default=None, description="Default corpus folder of jobs that name none (None: built-in)."
     )
@@ -69,12 +78,25 @@ class Settings(BaseModel):
             "model_urls": model_urls_from_env(),
             "redis_url": os.environ.get(REDIS_URL_ENV) or None,
             "otlp_endpoint": os.environ.get(OTLP_ENV) or None,
+            "otlp_traces_endpoint": os.environ.get(OTLP_TRACES_ENV) or None,
             "fetch_allow": _comma_list(os.environ.get(FETCH_ALLOW_ENV, "")),
         }
+        if _tracing_switched_off():
+            values["otlp_endpoint"] = values["otlp_traces_endpoint"] = None
         for key, value in overrides.items():
             if value not in (None, [], (), ""):
                 values[key] = tuple(value) if isinstance(value, list) else value
         return cls.model_validate(values)
+
+    @property
+    def traced(self) -> bool:
+        """Whether jobs export traces (an OTLP endpoint is set)."""
+        return self.otlp_endpoint is not None or self.otlp_traces_endpoint is not None
+
+
+def _tracing_switched_off() -> bool:
+    disabled = os.environ.get(OTEL_SDK_DISABLED_ENV, "").strip().lower() == "true"
+    return disabled or os.environ.get(OTEL_TRACES_EXPORTER_ENV, "").strip().lower() == "none"
 
 
 def model_urls_from_env() -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from orchestrator.models.protocol import (
     Completion,
     FinishReason,
     GenerateRequest,
+    ServedModel,
     StreamChunk,
     TokenLogprob,
 )
@@ -154,6 +155,10 @@ class ScriptedModel:
                 yield StreamChunk(index=choice.index, delta=piece, logprobs=lp)
             yield StreamChunk(index=choice.index, finish_reason=choice.finish_reason)
         yield StreamChunk(usage=completion.usage)
+
+    async def describe(self, request: GenerateRequest) -> ServedModel:
+        """The model the request names, else this script's name; provider ``breadth.scripted``."""
+        return ServedModel(model=request.model or self.name, provider="breadth.scripted")
 
     async def aclose(self) -> None:
         return None

@@ -5,7 +5,8 @@ concurrency limit (calls beyond it wait their turn) and a timeout (a call that r
 longer fails with a ``ToolError`` the agent reads), both from the tool's own hints
 (``concurrency``, ``timeout_s``) or the job's defaults; calls of different tools run in
 parallel. Every call becomes one ``execute_tool`` event (tool, arguments, outcome,
-duration), attributed to the task that made it. ``span`` is the hook tracing plugs into.
+duration), attributed to the task that made it. ``span`` is the hook tracing plugs into:
+it opens a span around each call and is told how the call ended.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.errors import ToolError
 from orchestrator.events import Event, EventSink
@@ -26,8 +27,24 @@ from orchestrator.toolbox import Toolbox, ToolLike
 # The task whose handler is running (set by ``orchestrator.tasks.run_task``), for events.
 current_task_id: ContextVar[str | None] = ContextVar("breadth_current_task_id", default=None)
 
-# Opens a span around one call: (tool name, arguments) -> a context manager.
-SpanHook = Callable[[str, Mapping[str, Any] | str], contextlib.AbstractContextManager[object]]
+
+class ToolCallSpan(Protocol):
+    """What a span hook's context manager gives: told how the call ended, before it closes."""
+
+    def finished(self, result: str, error: ToolError | None) -> None: ...
+
+
+class _Unobserved:
+    def finished(self, result: str, error: ToolError | None) -> None:
+        return None
+
+
+_UNOBSERVED = _Unobserved()
+
+# Opens a span around one call: (tool, arguments) -> a context manager giving a ToolCallSpan.
+SpanHook = Callable[
+    [ToolLike, Mapping[str, Any] | str], contextlib.AbstractContextManager[ToolCallSpan]
+]
 
 SHOWN_ARGUMENTS = 500
 SHOWN_ERROR = 500
@@ -120,10 +137,10 @@ class ObservedToolbox:
         task_id = current_task_id.get()
         async with semaphore:
             started = time.monotonic()
-            span = shared.span(tool.name, args) if shared.span else contextlib.nullcontext()
+            span = shared.span(tool, args) if shared.span else contextlib.nullcontext(_UNOBSERVED)
             error: ToolError | None = None
             result = ""
-            with span:
+            with span as observed:
                 try:
                     async with asyncio.timeout(limit.timeout_s):
                         result = await tool.call(args)
@@ -134,6 +151,7 @@ class ObservedToolbox:
                     )
                 except ToolError as exc:
                     error = exc
+                observed.finished(result, error)
             await self._emit(tool.name, args, task_id, started, result, error)
         if error is not None:
             raise error

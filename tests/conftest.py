@@ -1,8 +1,10 @@
-"""Shared fixtures: the real-model guard, a real Redis server and per-test key prefixes."""
+"""Shared fixtures: the real-model guard, a real Redis server, per-test key prefixes and
+one real browser for the whole session."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,8 +13,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from orchestrator.models import guard
+from tests.browser_support import BrowserThread
 
 REDIS_URL = os.environ.get("BREADTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Debian's chromium (`.ci/run` installs it); never Playwright's own download.
+CHROMIUM = os.environ.get("BREADTH_TEST_CHROMIUM") or shutil.which("chromium") or ""
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +79,16 @@ def ray_cluster() -> Iterator[str]:
     assert not address.endswith(":6379"), f"Ray took Redis's port: {address}"
     yield address
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserThread]:
+    """One headless chromium for the whole test session, driven by Playwright on a thread
+    of its own: ``browser.run(steps)`` runs ``steps(playwright_browser)`` there."""
+    if not CHROMIUM:
+        pytest.skip("no chromium to drive: `apt-get install chromium` (.ci/run installs it)")
+    thread = BrowserThread(CHROMIUM)
+    try:
+        yield thread
+    finally:
+        thread.close()

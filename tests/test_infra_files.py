@@ -169,3 +169,71 @@ def test_readme_describes_every_file() -> None:
     for path in sorted(INFRA.rglob("*")):
         if path.is_file() and path.name != "README.md" and "corpus" not in path.parts:
             assert f"`{path.relative_to(INFRA).as_posix()}`" in readme, path
+
+
+# Tracing: Jaeger v2 with OTLP on both ports, and every breadth process sending to it.
+
+
+def _ports(service: dict[str, Any]) -> set[str]:
+    return {str(port).split(":")[-1] for port in service.get("ports", [])}
+
+
+def test_compose_jaeger_is_v2_with_otlp_grpc_http_and_the_ui() -> None:
+    jaeger = compose()["services"]["jaeger"]
+    image = re.fullmatch(
+        r"jaegertracing/jaeger:\$\{JAEGER_VERSION:-(\d+)\.\d+\.\d+\}", jaeger["image"]
+    )
+    assert image is not None and image.group(1) == "2", jaeger["image"]
+    assert {"4317", "4318", "16686"} <= _ports(jaeger)
+
+
+def test_compose_service_workers_and_cli_send_traces_to_jaeger_each_under_its_name() -> None:
+    services = compose()["services"]
+    names = set()
+    for role in ("api", "worker", "breadth"):
+        env = services[role]["environment"]
+        otlp = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        assert (otlp.hostname, otlp.port) == ("jaeger", 4318), role
+        assert env["OTEL_SEMCONV_STABILITY_OPT_IN"] == "gen_ai_latest_experimental"
+        assert urlsplit(env["BREADTH_JAEGER_URL"]).port == 16686
+        assert "jaeger" in services[role]["depends_on"]
+        names.add(env["OTEL_SERVICE_NAME"])
+    assert names == {"breadth-api", "breadth-worker", "breadth-cli"}
+    assert services["api"]["command"][0] == "serve" and "8080" in _ports(services["api"])
+    assert services["worker"]["command"][0] == "worker"
+
+
+def test_k8s_jaeger_is_v2_and_its_service_exposes_otlp_and_the_ui() -> None:
+    objects = k8s_objects()
+    (deployment,) = [
+        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "jaeger"
+    ]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert re.fullmatch(r"jaegertracing/jaeger:2\.\d+\.\d+", container["image"])
+    assert {p["containerPort"] for p in container["ports"]} >= {4317, 4318, 16686}
+    (service,) = [
+        o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "jaeger"
+    ]
+    assert {p["port"] for p in service["spec"]["ports"]} == {4317, 4318, 16686}
+
+
+def test_k8s_service_and_workers_take_the_settings_and_name_themselves_in_traces() -> None:
+    objects = k8s_objects()
+    (config,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "breadth"
+    ]
+    assert config["data"]["OTEL_SEMCONV_STABILITY_OPT_IN"] == "gen_ai_latest_experimental"
+    jaeger_port = urlsplit(config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]).port
+    (jaeger,) = [o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "jaeger"]
+    assert jaeger_port in {p["port"] for p in jaeger["spec"]["ports"] if p["name"] == "otlp-http"}
+    roles = {}
+    for name in ("breadth-api", "breadth-worker"):
+        (deployment,) = [
+            o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == name
+        ]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["envFrom"] == [{"configMapRef": {"name": "breadth"}}]
+        env = {item["name"]: item["value"] for item in container["env"]}
+        roles[container["args"][0]] = env["OTEL_SERVICE_NAME"]
+    assert roles == {"serve": "breadth-api", "worker": "breadth-worker"}
+    assert ("Service", "breadth-api") in {(o["kind"], o["metadata"]["name"]) for o in objects}

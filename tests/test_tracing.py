@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
-import threading
+import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel, ConfigDict
 
+from agents.strategies.runtime import run_all
 from orchestrator.context import RunContext
-from orchestrator.errors import BackendUnavailable, ConfigError
+from orchestrator.errors import BackendUnavailable, ConfigError, ToolError
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.graph.spec import NodeSpec
+from orchestrator.models.factory import build_model
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
-from orchestrator.ops import JobState, OpRegistry
+from orchestrator.models.sim_writer import default_backend
+from orchestrator.models.simulator import SimulatorServer
+from orchestrator.ops import JobState, OpRegistry, Strategy, StrategyOutcome
 from orchestrator.plan import TaskSpec
 from orchestrator.testing import ScriptedModel, ScriptedReply
+from orchestrator.tool_calls import ObservedToolbox
 from orchestrator.tracing import (
+    Conventions,
     InstrumentedReplica,
+    ToolSpans,
+    export_provider,
     instrument_executor,
     instrument_ops,
-    setup_tracing,
     span,
     traces_endpoint,
 )
+from tests.otlp_receiver import otlp_receiver
+from tools.registry import ToolRegistry, tool
 
 
 @pytest.fixture
@@ -210,46 +218,233 @@ def test_a_bad_endpoint_is_a_config_error(bad: str) -> None:
         traces_endpoint(bad)
 
 
-class _Collector(BaseHTTPRequestHandler):
-    """A stand-in OTLP/HTTP collector that keeps what it receives."""
-
-    received: list[tuple[str, str, bytes]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path, self.headers["Content-Type"], body))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
-def test_setup_tracing_exports_spans_over_otlp_http() -> None:
-    received: list[tuple[str, str, bytes]] = []
-    handler = type("Collector", (_Collector,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-        provider = setup_tracing(endpoint, "breadth-test", set_global=False)
+def test_export_provider_sends_spans_over_otlp_http() -> None:
+    with otlp_receiver() as receiver:
+        url = traces_endpoint(receiver.endpoint)
+        provider = export_provider(url, service_name="breadth-test")
         with span("job", tracer_provider=provider, **{"breadth.job.id": "j1"}):
             pass
         provider.shutdown()  # flushes the batch
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-    assert [(path, kind) for path, kind, _ in received] == [
+    assert [(path, kind) for path, kind, _ in receiver.requests] == [
         ("/v1/traces", "application/x-protobuf")
     ]
-    export = ExportTraceServiceRequest()
-    export.ParseFromString(received[0][2])
-    (resource_spans,) = export.resource_spans
-    resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-    assert resource["service.name"] == "breadth-test"
-    names = [s.name for scope in resource_spans.scope_spans for s in scope.spans]
-    assert names == ["job"]
+    (received,) = receiver.spans()
+    assert received.resource["service.name"] == "breadth-test"
+    assert received.name == "job" and received.attributes == {"breadth.job.id": "j1"}
+
+
+# GenAI conventions: which names, and content only when asked for.
+
+
+def test_the_opt_in_variable_selects_the_latest_names_and_capture_is_separate() -> None:
+    assert Conventions.from_env({}) == Conventions(latest=False, capture_content=False)
+    latest = Conventions.from_env(
+        {"OTEL_SEMCONV_STABILITY_OPT_IN": "http, gen_ai_latest_experimental"}
+    )
+    assert latest.latest and not latest.records_content
+    both = Conventions.from_env(
+        {
+            "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental",
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "True",
+        }
+    )
+    assert both.records_content
+    older = Conventions.from_env({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"})
+    assert older.capture_content and not older.records_content
+
+
+async def test_the_older_conventions_name_the_backend_gen_ai_system(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    model = InstrumentedReplica(
+        ScriptedModel(["an answer"]), tracer_provider=provider, conventions=Conventions()
+    )
+    await model.generate(ask())
+    attrs = dict(only(exporter, "chat scripted").attributes or {})
+    assert attrs["gen_ai.system"] == "breadth.scripted"
+    assert "gen_ai.provider.name" not in attrs
+    assert "gen_ai.input.messages" not in attrs
+
+
+async def test_captured_content_follows_the_latest_message_format(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    conventions = Conventions(latest=True, capture_content=True)
+    model = InstrumentedReplica(
+        ScriptedModel(["blue light scatters"]), tracer_provider=provider, conventions=conventions
+    )
+    request = GenerateRequest(
+        messages=[
+            ChatMessage(role="system", content="Be brief."),
+            ChatMessage(role="user", content="Why is the sky blue?"),
+        ]
+    )
+    text = "".join([chunk.delta async for chunk in model.stream(request)])
+    attrs = dict(only(exporter, "chat scripted").attributes or {})
+    assert attrs["gen_ai.provider.name"] == "breadth.scripted"
+    assert json.loads(str(attrs["gen_ai.system_instructions"])) == [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]}
+    ]
+    assert json.loads(str(attrs["gen_ai.input.messages"])) == [
+        {"role": "user", "parts": [{"type": "text", "content": "Why is the sky blue?"}]}
+    ]
+    assert json.loads(str(attrs["gen_ai.output.messages"])) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": text}],
+            "finish_reason": "stop",
+        }
+    ]
+
+
+async def test_a_stream_records_its_time_to_first_chunk_and_a_generate_does_not(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    model = InstrumentedReplica(
+        ScriptedModel({"*": "one two"}, delay=0.01), tracer_provider=provider
+    )
+    await model.generate(ask())
+    async for _chunk in model.stream(ask()):
+        pass
+    generated, streamed = exporter.get_finished_spans()
+    assert "gen_ai.response.time_to_first_chunk" not in (generated.attributes or {})
+    first_chunk = (streamed.attributes or {})["gen_ai.response.time_to_first_chunk"]
+    assert isinstance(first_chunk, float) and first_chunk >= 0.0
+
+
+async def test_a_pools_call_is_named_after_the_served_model_not_the_pool(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    async with SimulatorServer(default_backend("smol-served")) as server:
+        pool = build_model([server.base_url])
+        assert pool.name == "models"
+        model = InstrumentedReplica(
+            pool, tracer_provider=provider, conventions=Conventions(latest=True)
+        )
+        try:
+            await model.generate(ask(n=2))
+            await model.generate(ask(model="smol-served"))
+        finally:
+            await model.aclose()
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["chat smol-served", "chat smol-served"]
+    for llm in spans:
+        attrs = dict(llm.attributes or {})
+        assert attrs["gen_ai.request.model"] == "smol-served"
+        assert attrs["gen_ai.response.model"] == "smol-served"
+        assert attrs["gen_ai.provider.name"] == "breadth.simulator"
+        assert attrs["breadth.replica"] == urlsplit(server.base_url).netloc
+    assert dict(spans[0].attributes or {})["gen_ai.request.choice.count"] == 2
+
+
+# Tool calls, through the observed toolbox's span hook.
+
+
+@tool
+def shout(text: str) -> str:
+    """Shout a text back.
+
+    Args:
+        text: what to shout.
+    """
+    if not text:
+        raise ToolError("nothing to shout; give a text")
+    return text.upper()
+
+
+async def test_tool_calls_are_execute_tool_spans_and_a_failure_is_an_error(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    tools = ToolRegistry()
+    tools.register(shout)
+    conventions = Conventions(latest=True, capture_content=True)
+    box = ObservedToolbox(
+        tools,
+        events=None,
+        job_id="j1",
+        span=ToolSpans(tracer_provider=provider, conventions=conventions),
+    )
+    assert await box.call("shout", {"text": "hi"}) == "HI"
+    with pytest.raises(ToolError, match="nothing to shout"):
+        await box.call("shout", {"text": ""})
+    ok, failed = exporter.get_finished_spans()
+    assert ok.name == failed.name == "execute_tool shout"
+    attrs = dict(ok.attributes or {})
+    assert attrs["gen_ai.operation.name"] == "execute_tool"
+    assert attrs["gen_ai.tool.name"] == "shout"
+    assert attrs["gen_ai.tool.description"].startswith("Shout a text back.")
+    assert json.loads(str(attrs["gen_ai.tool.call.arguments"])) == {"text": "hi"}
+    assert attrs["gen_ai.tool.call.result"] == "HI"
+    assert ok.status.status_code is StatusCode.UNSET
+    assert failed.status.status_code is StatusCode.ERROR
+    assert (failed.attributes or {})["error.type"] == "ToolError"
+    assert "gen_ai.tool.call.result" not in (failed.attributes or {})
+
+
+# Operator branches: the fan-out hook, and the fan-in's links.
+
+
+async def test_a_strategys_branches_are_spans_it_links_to_and_errors_stay_in_their_branch(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    model = InstrumentedReplica(ScriptedModel({"*": "an answer"}), tracer_provider=provider)
+
+    async def sample(index: int) -> str:
+        if index == 2:
+            raise ValueError("branch 2 broke")
+        return (await model.generate(ask(f"path {index}"))).text
+
+    async def fan(branches: Any, params: NoParams, messages: list[ChatMessage]) -> StrategyOutcome:
+        answers = await run_all([sample(0), sample(1)])
+        await model.generate(ask("judge both"))  # merged directly by the strategy too
+        with pytest.raises(ValueError, match="branch 2 broke"):
+            await run_all([sample(2)])
+        return StrategyOutcome(answer=answers[0], samples=2)
+
+    registry = OpRegistry()
+    strategy = Strategy(run=fan, params=NoParams, paper="-", summary="fan out")
+    registry.register("fan", unused_op, params=NoParams, strategy=strategy)
+    traced = instrument_ops(registry, tracer_provider=provider)
+    assert await run_all([sample(1)]) == ["an answer"]  # no observer in scope: no branch span
+    exporter.clear()
+    outcome = await traced.strategy("fan", where="test").run(None, NoParams(), [])
+    assert outcome.answer == "an answer"
+    spans = exporter.get_finished_spans()
+    fan_span = only(exporter, "strategy fan")
+    branches = sorted(
+        (s for s in spans if s.name.startswith("fan branch")),
+        key=lambda s: s.start_time or 0,
+    )
+    assert [s.name for s in branches] == ["fan branch 0", "fan branch 1", "fan branch 0"]
+    for branch in branches:
+        assert branch.parent is not None and branch.parent.span_id == fan_span.context.span_id
+        assert (branch.attributes or {})["breadth.operator"] == "fan"
+    failed = branches[2]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert "branch 2 broke" in (failed.status.description or "")
+    direct = [
+        s
+        for s in spans
+        if s.name.startswith("chat ") and s.parent and s.parent.span_id == fan_span.context.span_id
+    ]
+    assert len(direct) == 1
+    linked = {link.context.span_id for link in fan_span.links}
+    assert linked == {s.context.span_id for s in [*branches, *direct]}
+    assert (fan_span.attributes or {})["breadth.strategy.samples"] == 2
+
+
+async def unused_op(ctx: RunContext, node: Any, params: NoParams, state: JobState) -> JobState:
+    return {}
+
+
+async def test_a_ray_hosted_fleet_names_its_engines_model_and_provider() -> None:
+    from orchestrator.models.pool import ModelPool
+    from orchestrator.models.protocol import ServedModel, served_model
+    from orchestrator.models.ray_replica import RayReplica
+
+    served = ServedModel("Qwen/Qwen2.5-7B-Instruct", "vllm")
+    # No actor is made: a replica that could not start still says what it would serve.
+    replica = RayReplica("judge-0", startup_error="no GPU", served=served)
+    pool = ModelPool([replica], name="judge")
+    assert await served_model(pool, ask()) == served
+    assert await served_model(pool, ask(model="other")) == ServedModel("other", "vllm")

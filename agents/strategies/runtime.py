@@ -35,6 +35,7 @@ from orchestrator import (
     StreamChunk,
     Tally,
     TokenUsage,
+    observe_branches,
 )
 from orchestrator import parse_params as parse_model_params
 
@@ -153,10 +154,13 @@ def question_of(messages: Sequence[ChatMessage]) -> str:
 
 
 async def run_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run ``jobs`` concurrently; the first error cancels the rest and is raised as itself."""
+    """Run ``jobs`` concurrently; the first error cancels the rest and is raised as itself.
+
+    They are the operator's branches: an observer (tracing) sees each one run.
+    """
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(job) for job in jobs]
+            tasks = [group.create_task(job) for job in observe_branches(jobs)]
     except BaseExceptionGroup as errors:
         raise errors.exceptions[0] from None
     return [task.result() for task in tasks]

@@ -21,7 +21,7 @@ from orchestrator.graph.spec import GraphSpec
 from orchestrator.models.protocol import Replica
 from orchestrator.settings import Settings
 from orchestrator.store.base import Store
-from orchestrator.tool_calls import ObservedToolbox
+from orchestrator.tool_calls import ObservedToolbox, SpanHook
 from orchestrator.toolbox import Toolbox
 
 
@@ -47,9 +47,16 @@ def replay_models(spec: GraphSpec) -> dict[str, Replica]:
 
 
 async def job_toolbox(
-    tools: Toolbox | None, log: CallLog, events: EventSink | None, *, store: Store, job_id: str
+    tools: Toolbox | None,
+    log: CallLog,
+    events: EventSink | None,
+    *,
+    store: Store,
+    job_id: str,
+    span: SpanHook | None = None,
 ) -> Toolbox:
-    """The toolbox the job's ops see: recorded (or replayed), limited and observed."""
+    """The toolbox the job's ops see: recorded (or replayed), limited and observed
+    (``span``: a span per call, when tracing)."""
     replay_of = log.policy.replay_of
     if replay_of is not None:
         recorded = await store.get_artifact(replay_of, TOOLS_ARTIFACT)
@@ -64,4 +71,4 @@ async def job_toolbox(
     else:
         base = tools
     await store.put_artifact(job_id, TOOLS_ARTIFACT, toolbox_description(base))
-    return ObservedToolbox(LoggedToolbox(base, log), events=events, job_id=job_id)
+    return ObservedToolbox(LoggedToolbox(base, log), events=events, job_id=job_id, span=span)

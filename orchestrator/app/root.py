@@ -10,7 +10,7 @@ rebuilds a job's context from its ``JobRef`` with ``rebuild_context``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from orchestrator.toolbox import Toolbox
 from tools import ToolRegistry
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import TracerProvider
+    from orchestrator.tracing import Tracing
 
 # The tools every job has (``builtin_tools``), for checking graph files without building them.
 BUILTIN_TOOL_NAMES = ("search", "read", "fetch", "python", "calculator")
@@ -95,7 +95,11 @@ def load_request_graph(request: JobRequest, ops: OpRegistry) -> GraphSpec:
 
 
 def job_models(
-    spec: GraphSpec, default: Replica, *, traced: bool, fleet: FleetScope | None = None
+    spec: GraphSpec,
+    default: Replica,
+    *,
+    tracing: Tracing | None,
+    fleet: FleetScope | None = None,
 ) -> dict[str, Replica]:
     """One replica per model the graph names: its own servers, its Ray-hosted replicas
     (``fleet`` says whose, see ``models.ray_replica``), or the job's default model.
@@ -106,10 +110,10 @@ def job_models(
             from orchestrator.models.ray_replica import ray_fleet
 
             scope = fleet or FleetScope(job_id="adhoc", owner=True)
-            models[name] = _traced(ray_fleet(name, model_spec.ray, scope), traced)
+            models[name] = _traced(ray_fleet(name, model_spec.ray, scope), tracing)
         elif model_spec.urls:
             models[name] = _traced(
-                build_model(model_spec.urls, model_name=model_spec.model), traced
+                build_model(model_spec.urls, model_name=model_spec.model), tracing
             )
         else:
             models[name] = default
@@ -117,12 +121,8 @@ def job_models(
     return models
 
 
-def _traced(model: Replica, traced: bool) -> Replica:
-    if not traced:
-        return model
-    from orchestrator.tracing import InstrumentedReplica
-
-    return InstrumentedReplica(model)
+def _traced(model: Replica, tracing: Tracing | None) -> Replica:
+    return model if tracing is None else tracing.model(model)
 
 
 def build_executor(settings: Settings) -> Executor:
@@ -152,7 +152,8 @@ class Runtime:
         executor: Executor,
         ops: OpRegistry,
         owned: Sequence[Any] = (),
-        tracer_provider: TracerProvider | None = None,
+        tracing: Tracing | None = None,
+        owns_tracing: bool = True,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -160,20 +161,28 @@ class Runtime:
         self.executor = executor
         self.ops = ops
         self._owned = list(owned)
-        self._tracer_provider = tracer_provider
+        self.tracing = tracing
+        self._owns_tracing = owns_tracing
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, store: Store | None = None, model: Replica | None = None
+        cls,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        model: Replica | None = None,
+        tracing: Tracing | None = None,
     ) -> Runtime:
-        """Build the store, the default model, the executor and the ops from ``settings``."""
-        traced = settings.otlp_endpoint is not None
-        provider = None
-        if traced:
-            from orchestrator.tracing import setup_tracing
+        """Build the store, the default model, the executor and the ops from ``settings``.
 
-            assert settings.otlp_endpoint is not None
-            provider = setup_tracing(otlp_endpoint=settings.otlp_endpoint)
+        With an OTLP endpoint in the settings (or a ``tracing`` given, which stays the
+        caller's to shut down), the model, executor, ops and tools are traced.
+        """
+        given = tracing
+        if tracing is None and settings.traced:
+            from orchestrator.tracing import open_tracing
+
+            tracing = open_tracing(settings)
         owned: list[Any] = []
         try:
             # What only checks settings first: a bad model URL opens no connection.
@@ -188,23 +197,21 @@ class Runtime:
         except BaseException:
             for resource in reversed(owned):
                 await resource.aclose()
-            if provider is not None:
-                provider.shutdown()
+            if tracing is not None and given is None:
+                tracing.shutdown()
             raise
         ops = builtin_ops()
-        if traced:
-            from orchestrator.tracing import instrument_executor, instrument_ops
-
-            executor = instrument_executor(executor)
-            ops = instrument_ops(ops)
+        if tracing is not None:
+            executor, ops = tracing.executor(executor), tracing.ops(ops)
         return cls(
             settings,
             store=store,
-            model=_traced(model, traced),
+            model=_traced(model, tracing),
             executor=executor,
             ops=ops,
             owned=owned,
-            tracer_provider=provider,
+            tracing=tracing,
+            owns_tracing=given is None,
         )
 
     def scoped(self, namespace: str) -> Runtime:
@@ -218,6 +225,8 @@ class Runtime:
             model=self.model,
             executor=self.executor,
             ops=self.ops,
+            tracing=self.tracing,
+            owns_tracing=False,
         )
 
     async def aclose(self) -> None:
@@ -225,9 +234,8 @@ class Runtime:
         for resource in reversed(self._owned):
             await resource.aclose()
         self._owned.clear()
-        if self._tracer_provider is not None:
-            self._tracer_provider.shutdown()
-            self._tracer_provider = None
+        if self.tracing is not None and self._owns_tracing:
+            self.tracing.shutdown()
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -272,23 +280,13 @@ class Runtime:
         # listeners then read that stream, so they see every event, in stream order.
         remote = is_remote(self.executor)
         sink = StoreEventSink(self.store, [] if remote else list(listeners))
-        traced = self.settings.otlp_endpoint is not None
         replaying = self.settings.replay_of is not None
         fleet = FleetScope(record.id, owner=True, ray_address=self.settings.ray_address)
         models = (
             replay_models(spec)
             if replaying
-            else job_models(spec, self.model, traced=traced, fleet=fleet)
+            else job_models(spec, self.model, tracing=self.tracing, fleet=fleet)
         )
-        tracing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-        if traced:
-            from orchestrator.tracing import span
-
-            attributes: dict[str, Any] = {
-                "breadth.job.id": record.id,
-                "breadth.graph": record.request.graph,
-            }
-            tracing = span("job", **attributes)
         corpus = record.request.corpus or self.settings.corpus
         tail = tail_events(self.store, record.id, listeners) if remote and listeners else None
         try:
@@ -301,9 +299,11 @@ class Runtime:
                 ctx = await self.job_context(record, spec, models, sink, tools)
                 register_live(ctx)
                 try:
-                    with tracing:
-                        async with tail or contextlib.nullcontext():
-                            return await run_job(record, ctx, released=released)
+                    async with (
+                        self._job_span(record, spec.name),
+                        tail or contextlib.nullcontext(),
+                    ):
+                        return await run_job(record, ctx, released=released)
                 finally:
                     unregister_live(record.id)
                     await release_job(self.executor, record.id)
@@ -317,6 +317,24 @@ class Runtime:
             # The graph's own model pools belong to this job; the default model to the runtime.
             for replica in {id(m): m for m in models.values() if m is not self.model}.values():
                 await replica.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _job_span(self, record: JobRecord, graph_name: str) -> AsyncIterator[None]:
+        """The job's span (when tracing), continuing the job's trace; a job without a trace
+        context yet keeps this run's, so every later run joins the same trace."""
+        if self.tracing is None:
+            yield
+            return
+        with self.tracing.job(
+            record.id, graph_name, record.request.graph, parent=record.traceparent
+        ) as span:
+            if record.traceparent is None:
+                from orchestrator.tracing import traceparent_of
+
+                record.traceparent = traceparent_of(span)
+                if record.traceparent is not None:
+                    await self.store.put_job(record)
+            yield
 
     async def research(
         self,
@@ -372,7 +390,10 @@ class Runtime:
     ) -> RunContext:
         """The context of a running job: its models and tools behind its call log."""
         log = call_log(self.settings, self.store, record.id)
-        toolbox = await job_toolbox(tools, log, events, store=self.store, job_id=record.id)
+        spans = self.tracing.tool_spans() if self.tracing is not None else None
+        toolbox = await job_toolbox(
+            tools, log, events, store=self.store, job_id=record.id, span=spans
+        )
         return self.context(record, spec, logged_models(models, log), events, toolbox)
 
 
@@ -383,19 +404,28 @@ async def rebuild_context(ref: JobRef) -> RunContext:
     the store, and its tokens are counted against a budget of its own, which the job's
     process adds up from the task results. Its calls are recorded like the job's own; its
     tools are the built-in ones (a graph's MCP servers run in the job's process only).
+    With an OTLP endpoint in the settings its models, ops and tools are traced by this
+    process's tracing, continuing the trace context each task brings along.
     """
     settings = ref.settings
+    tracing = None
+    if settings.traced:
+        from orchestrator.tracing import process_tracing
+
+        tracing = process_tracing(settings)
     store = await open_settings_store(settings)
     events = StoreEventSink(store)
     if settings.replay_of is not None:
         models = replay_models(ref.graph)
         tools: Toolbox | None = None
     else:
-        model = build_model(list(settings.model_urls), model_name=settings.model_name)
+        model = _traced(
+            build_model(list(settings.model_urls), model_name=settings.model_name), tracing
+        )
         models = job_models(
             ref.graph,
             model,
-            traced=settings.otlp_endpoint is not None,
+            tracing=tracing,
             fleet=FleetScope(ref.job_id, owner=False, ray_address=settings.ray_address),
         )
         tools = job_tools(ref.request.corpus or settings.corpus, settings)
@@ -408,9 +438,16 @@ async def rebuild_context(ref: JobRef) -> RunContext:
         executor=LocalExecutor(),
         budget=BudgetTracker(ref.graph.budgets),
         events=events,
-        ops=builtin_ops(),
+        ops=tracing.ops(builtin_ops()) if tracing is not None else builtin_ops(),
         store=store,
-        tools=await job_toolbox(tools, log, events, store=store, job_id=ref.job_id),
+        tools=await job_toolbox(
+            tools,
+            log,
+            events,
+            store=store,
+            job_id=ref.job_id,
+            span=tracing.tool_spans() if tracing is not None else None,
+        ),
         handlers=TASK_HANDLERS,
         source=ref,
     )

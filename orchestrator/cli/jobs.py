@@ -44,6 +44,7 @@ async def show_job(args: argparse.Namespace, console: Console) -> int:
     from orchestrator.job_progress import job_summary, read_job_snapshot
     from orchestrator.plan import TaskPlan
     from orchestrator.store.factory import open_settings_store
+    from orchestrator.trace_context import trace_id_of
 
     settings = settings_from(args)
     store = await open_settings_store(settings)
@@ -67,6 +68,9 @@ async def show_job(args: argparse.Namespace, console: Console) -> int:
     console.print(f"[bold]job {record.id}[/] · {record.state} · graph {record.request.graph}")
     console.print(f"question: {record.request.question}", highlight=False)
     console.print(job_summary(record, snapshot), highlight=False)
+    trace = remote.trace_line(trace_id_of(record.traceparent))
+    if trace:
+        console.print(trace, highlight=False, soft_wrap=True)
     if record.error:
         console.print(f"[red]error:[/] {record.error}", highlight=False)
     if plan_json:

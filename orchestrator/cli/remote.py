@@ -49,6 +49,21 @@ def _summary(job: Job) -> str:
     )
 
 
+def page_url(server: str, job_id: str) -> str:
+    """The job's live DAG page on the service."""
+    return f"{server.rstrip('/')}/ui/jobs/{job_id}"
+
+
+def trace_line(trace_id: str | None, url: str | None = None) -> str | None:
+    """``trace: ID · JAEGER LINK`` (the link from the service, else $BREADTH_JAEGER_URL)."""
+    from orchestrator.trace_context import trace_url
+
+    if trace_id is None:
+        return None
+    link = url or trace_url(trace_id)
+    return f"trace: {trace_id}" + (f" · {link}" if link else "")
+
+
 def _as_event(event: JobEvent) -> Event | None:
     try:
         return Event.model_validate(event.model_dump(exclude={"id"}))
@@ -74,6 +89,7 @@ def research(args: argparse.Namespace, console: Console) -> int:
     with client_from(args) as client:
         job = client.jobs.create(args.question, graph=graph, corpus=args.corpus)
         err.print(f"job [bold]{job.id}[/] · graph {job.graph} · {args.server}", highlight=False)
+        err.print(f"watch it: {page_url(args.server, job.id)}", highlight=False, soft_wrap=True)
         try:
             with ProgressView() as view:
                 for event in client.jobs.stream(job.id):
@@ -113,6 +129,10 @@ def show(args: argparse.Namespace, console: Console) -> int:
     console.print(f"[bold]job {job.id}[/] · {job.state} · graph {job.graph}")
     console.print(f"question: {job.question}", highlight=False)
     console.print(_summary(job), highlight=False)
+    console.print(f"page: {page_url(args.server, job.id)}", highlight=False, soft_wrap=True)
+    trace = trace_line(job.trace_id, job.trace_url)
+    if trace:
+        console.print(trace, highlight=False, soft_wrap=True)
     if job.error:
         console.print(f"[red]error:[/] {job.error}", highlight=False)
     if job.report:

@@ -24,6 +24,7 @@ from orchestrator.cli.options import (
 )
 from orchestrator.errors import ConfigError
 from orchestrator.job import JobRecord, JobRequest
+from orchestrator.trace_context import trace_id_of
 
 
 def register(sub: Subparsers) -> None:
@@ -97,6 +98,9 @@ async def research(args: argparse.Namespace, console: Console) -> int:
     elif record.state == "done":
         console.print(Markdown(record.report or ""))
         err.print(job_summary(record), highlight=False)
+    trace = remote.trace_line(trace_id_of(record.traceparent))
+    if trace and not args.json:
+        err.print(trace, highlight=False, soft_wrap=True)
     if record.state != "done":
         err.print(
             f"[bold red]job {record.id} {record.state}:[/] {escape(str(record.error))}\n"

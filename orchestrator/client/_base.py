@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import uuid
@@ -30,10 +31,29 @@ class ClientOptions:
     headers: dict[str, str] = field(default_factory=dict)
 
     def request_headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", **self.headers}
+        headers = {"Accept": "application/json", **trace_headers(), **self.headers}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
+
+
+@functools.cache
+def _propagator() -> Any:
+    try:
+        from opentelemetry import propagate
+    except ImportError:  # the client does not need OpenTelemetry
+        return None
+    return propagate
+
+
+def trace_headers() -> dict[str, str]:
+    """The caller's current trace context as W3C headers (``traceparent``), so a job joins
+    the caller's trace; none without OpenTelemetry or outside a span."""
+    propagate = _propagator()
+    carrier: dict[str, str] = {}
+    if propagate is not None:
+        propagate.inject(carrier)
+    return carrier
 
 
 def retry_wait(attempt: int, backoff_s: float, retry_after: str | None) -> float:

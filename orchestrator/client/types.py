@@ -41,6 +41,10 @@ class Job(_Wire):
     tasks_done: int = 0
     tasks_failed: int = 0
     cancel_requested: bool = False
+    # The job's trace (OpenTelemetry trace id), and its page in Jaeger when the service
+    # knows where Jaeger is (BREADTH_JAEGER_URL).
+    trace_id: str | None = None
+    trace_url: str | None = None
 
     @property
     def finished(self) -> bool:

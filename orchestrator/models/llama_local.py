@@ -28,6 +28,7 @@ from orchestrator.models.protocol import (
     Choice,
     Completion,
     GenerateRequest,
+    ServedModel,
     StreamChunk,
     TokenLogprob,
 )
@@ -184,6 +185,10 @@ class LlamaCppReplica:
         finally:
             abort.set()  # a consumer that stops early stops the decoding too
             await asyncio.wait({worker})
+
+    async def describe(self, request: GenerateRequest) -> ServedModel:
+        """The embedded GGUF model (whatever the request names), run by llama.cpp."""
+        return ServedModel(model=self.model, provider="llama_cpp")
 
     async def aclose(self) -> None:
         """Free the model (a later call loads it again) and stop the worker thread."""

@@ -32,10 +32,11 @@ from orchestrator.models.openai_wire import (
     error_message,
     request_body,
 )
-from orchestrator.models.protocol import Completion, GenerateRequest, StreamChunk
+from orchestrator.models.protocol import Completion, GenerateRequest, ServedModel, StreamChunk
 from orchestrator.models.sse import DONE, iter_data
 from orchestrator.usage import TokenUsage
 
+OPENAI_HOST = "api.openai.com"
 _URL_RULE = "http(s)://host[:port][/path], e.g. http://127.0.0.1:8000/v1"
 
 
@@ -103,6 +104,7 @@ class OpenAIReplica:
         self.name = name or urlsplit(self.base_url).netloc
         self.timeout_s = timeout_s
         self._model = model
+        self._owner: str | None = None  # who the server says owns its model (vLLM: "vllm")
         self._backend = Backend(
             what="model server",
             url=self.base_url,
@@ -175,6 +177,19 @@ class OpenAIReplica:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def describe(self, request: GenerateRequest) -> ServedModel:
+        """The served model's name and provider (for traces); lists the models if needed."""
+        return ServedModel(model=request.model or await self.model_name(), provider=self.provider)
+
+    @property
+    def provider(self) -> str:
+        """``openai`` for OpenAI's API; else the owner the server's model listing names
+        (vLLM: ``vllm``, llama.cpp: ``llamacpp``), once listed; else ``openai`` (the API)."""
+        host = urlsplit(self.base_url).hostname or ""
+        if host == OPENAI_HOST or self._owner is None:
+            return "openai"
+        return self._owner
+
     # -- helpers ------------------------------------------------------------------------
 
     async def model_name(self) -> str:
@@ -186,6 +201,8 @@ class OpenAIReplica:
                 body = await self._get_json("models")
                 try:
                     self._model = str(body["data"][0]["id"])
+                    owner = body["data"][0].get("owned_by")
+                    self._owner = owner if isinstance(owner, str) and owner else None
                 except (KeyError, IndexError, TypeError):
                     raise BackendUnavailable(
                         f"the model server at {self.base_url} lists no model at "

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 from orchestrator.errors import BackendUnavailable
 from orchestrator.models.backpressure import ReplicaThrottle
-from orchestrator.models.protocol import Completion, GenerateRequest, Replica, StreamChunk
+from orchestrator.models.protocol import (
+    Completion,
+    GenerateRequest,
+    Replica,
+    ServedModel,
+    StreamChunk,
+    served_model,
+)
 from orchestrator.models.routing import (
     PrefixAware,
     Router,
@@ -147,6 +154,10 @@ class ModelPool:
                 stats.outstanding -= 1
                 await _close(chunks)
         raise self._exhausted(errors)
+
+    async def describe(self, request: GenerateRequest) -> ServedModel:
+        """The model the pool's replicas serve (one model behind every replica of a pool)."""
+        return await served_model(self.replicas[0], request)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(r.aclose() for r in self.replicas))

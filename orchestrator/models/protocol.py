@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -109,3 +110,32 @@ class Replica(Protocol):
     def stream(self, request: GenerateRequest) -> AsyncIterator[StreamChunk]: ...
 
     async def aclose(self) -> None: ...
+
+
+# The provider of a replica that does not say (``served_model``).
+UNKNOWN_PROVIDER = "unknown"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """The model a request is served by (its real name, not a pool's) and who provides it.
+
+    ``provider`` names the backend: ``openai``, ``vllm``, ``llama_cpp``, ...
+    """
+
+    model: str
+    provider: str
+
+
+@runtime_checkable
+class DescribesModel(Protocol):
+    """A replica that can say which model serves a request (for traces)."""
+
+    async def describe(self, request: GenerateRequest) -> ServedModel: ...
+
+
+async def served_model(replica: Replica, request: GenerateRequest) -> ServedModel:
+    """The model ``replica`` serves ``request`` with: its answer, else what the request names."""
+    if isinstance(replica, DescribesModel):
+        return await replica.describe(request)
+    return ServedModel(model=request.model or replica.name, provider=UNKNOWN_PROVIDER)

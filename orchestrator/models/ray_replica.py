@@ -26,10 +26,21 @@ from typing import Any
 from orchestrator.errors import BackendUnavailable
 from orchestrator.graph.fleet_spec import RayFleetSpec
 from orchestrator.models.pool import ModelPool
-from orchestrator.models.protocol import Completion, GenerateRequest, Replica, StreamChunk
+from orchestrator.models.protocol import (
+    UNKNOWN_PROVIDER,
+    Completion,
+    GenerateRequest,
+    Replica,
+    ServedModel,
+    StreamChunk,
+)
 from orchestrator.ray_cluster import RAY_NAMESPACE, cluster_resource, connect_ray, import_ray
 
 EngineFactory = Callable[[], Replica]
+
+
+# The provider a span names for each engine (gen_ai.provider.name).
+ENGINE_PROVIDERS = {"vllm": "vllm", "llama_cpp": "llama_cpp", "simulator": "breadth.simulator"}
 
 
 def build_engine(spec: RayFleetSpec, name: str) -> Replica:
@@ -102,8 +113,10 @@ class RayReplica:
         describe: str = "",
         ready_timeout_s: float = 900.0,
         startup_error: str | None = None,
+        served: ServedModel | None = None,
     ) -> None:
         self.name = name
+        self._served = served
         self._ray = import_ray("Ray-hosted model replicas")
         self._actor_name = actor_name
         self._describe = describe or f"replica {name!r}"
@@ -172,6 +185,11 @@ class RayReplica:
             if isinstance(cause, Exception):
                 return cause
         return exc
+
+    async def describe(self, request: GenerateRequest) -> ServedModel:
+        """The model its engine loads and the engine (for traces): no call to the actor."""
+        served = self._served or ServedModel(self.name, UNKNOWN_PROVIDER)
+        return ServedModel(model=request.model or served.model, provider=served.provider)
 
     async def generate(self, request: GenerateRequest) -> Completion:
         actor = await self._handle()
@@ -249,6 +267,7 @@ def ray_fleet(model: str, spec: RayFleetSpec, scope: FleetScope) -> ModelPool:
                 describe=describe,
                 ready_timeout_s=spec.ready_timeout_s,
                 startup_error=startup_error,
+                served=ServedModel(spec.model or model, ENGINE_PROVIDERS[spec.engine]),
             )
         )
     return ModelPool(replicas, name=model)

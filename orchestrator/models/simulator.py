@@ -236,7 +236,7 @@ class SimulatorServer:
         return Response(body, media_type=content_type)
 
     async def _models(self, _: Request) -> Response:
-        entry = {"id": self.model, "object": "model", "created": 0, "owned_by": "breadth"}
+        entry = {"id": self.model, "object": "model", "created": 0, "owned_by": "breadth.simulator"}
         return JSONResponse({"object": "list", "data": [entry]})
 
     async def _chat(self, http_request: Request) -> Response:

@@ -5,7 +5,8 @@ if workers run in process), makes sure the queue's consumer group exists and sta
 ``config.workers`` in-process workers; at shutdown it stops them (running jobs get the
 grace period, then go back to the queue) and closes the runtime.
 
-Routes: ``/v1/jobs`` and ``/v1/graphs`` (API key), ``/healthz``, ``/readyz``, ``/metrics``.
+Routes: ``/v1/jobs`` and ``/v1/graphs`` (API key), ``/healthz``, ``/readyz``, ``/metrics``,
+and the live pages under ``/ui`` (a session cookie made from an API key).
 More route groups plug in with ``ROUTERS`` (e.g. a UI under ``/ui``); trace context
 headers of a submitted job travel with its queue entry (``QueueEntry.headers``).
 """
@@ -21,15 +22,21 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orchestrator.app import Runtime
-from orchestrator.service import routes_graphs, routes_health, routes_jobs
+from orchestrator.service import routes_graphs, routes_health, routes_jobs, ui
 from orchestrator.service.problems import install_problem_handlers, problem_response
 from orchestrator.service.state import ServiceConfig, ServiceState
+from orchestrator.service.tracing import ServerSpans
 from orchestrator.worker import Worker
 
 log = logging.getLogger("breadth.service")
 
 # Every route group of the service; later ones (a UI under /ui) are appended here.
-ROUTERS: list[APIRouter] = [routes_jobs.router, routes_graphs.router, routes_health.router]
+ROUTERS: list[APIRouter] = [
+    routes_jobs.router,
+    routes_graphs.router,
+    routes_health.router,
+    ui.router,
+]
 MAX_BODY_BYTES = 1 << 20
 
 
@@ -68,6 +75,7 @@ def create_app(config: ServiceConfig, *, runtime: Runtime | None = None) -> Fast
     )
     install_problem_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(ServerSpans)
     for router in ROUTERS:
         app.include_router(router)
     return app

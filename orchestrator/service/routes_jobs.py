@@ -15,9 +15,11 @@ from orchestrator.service.admission import JobCreate, apply_token_quota, job_req
 from orchestrator.service.auth import Caller, caller, service_state
 from orchestrator.service.problems import ApiProblem
 from orchestrator.service.sse import check_last_event_id, event_stream
+from orchestrator.service.tracing import job_traceparent
 from orchestrator.store import keys
 from orchestrator.store.job_pages import list_job_page
 from orchestrator.store.queue import FINAL_STATES, Enqueued
+from orchestrator.trace_context import trace_id_of, trace_url
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -30,6 +32,7 @@ TRACE_HEADERS = ("traceparent", "tracestate", "baggage")
 
 
 def job_view(record: JobRecord, *, report: bool = True, cancel_requested: bool = False) -> Job:
+    trace_id = trace_id_of(record.traceparent)
     return Job(
         id=record.id,
         state=record.state,
@@ -49,6 +52,8 @@ def job_view(record: JobRecord, *, report: bool = True, cancel_requested: bool =
         tasks_done=record.tasks_done,
         tasks_failed=record.tasks_failed,
         cancel_requested=cancel_requested,
+        trace_id=trace_id,
+        trace_url=trace_url(trace_id),
     )
 
 
@@ -81,7 +86,12 @@ async def create_job(
         )
     job_request_, spec = job_request(body, state.runtime.ops, state.config.corpora)
     job_request_ = apply_token_quota(job_request_, spec, who.tenant)
-    record = JobRecord(id=new_job_id(), request=job_request_, state="queued")
+    record = JobRecord(
+        id=new_job_id(),
+        request=job_request_,
+        state="queued",
+        traceparent=job_traceparent(request),
+    )
     limit = who.tenant.max_concurrent_jobs if who.tenant is not None else None
     headers = {name: request.headers[name] for name in TRACE_HEADERS if name in request.headers}
     fingerprint = body.fingerprint()

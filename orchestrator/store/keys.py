@@ -23,6 +23,7 @@ The service and its workers add, under the service's base namespace ``{base}``
     {base}:tenants                 hash        tenant name -> its record (quotas)
     {ns}:active                    set         ids of the namespace's queued and running jobs
     {ns}:idempotency:{key}         string      "{request hash} {job id}" of an Idempotency-Key
+    {base}:ui:secret               string      the key that signs the live page's session cookies
 """
 
 from __future__ import annotations
@@ -160,3 +161,7 @@ def active_jobs(ns: str) -> str:
 
 def idempotency(ns: str, key: str) -> str:
     return f"{ns}:idempotency:{key}"
+
+
+def ui_secret(base: str) -> str:
+    return f"{base}:ui:secret"

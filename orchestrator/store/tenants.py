@@ -93,10 +93,14 @@ class TenantStore:
             await pipe.execute()
         return key, stored, record
 
-    @translated
     async def authenticate(self, key: str) -> Tenant | None:
         """The tenant whose key ``key`` is, or None for an unknown or revoked key."""
-        raw = await self._client.hget(keys.api_keys(self.base), key_digest(key))
+        return await self.tenant_of_digest(key_digest(key))
+
+    @translated
+    async def tenant_of_digest(self, digest: str) -> Tenant | None:
+        """The tenant of the key whose digest is ``digest`` (None: unknown or revoked)."""
+        raw = await self._client.hget(keys.api_keys(self.base), digest)
         if raw is None:
             return None
         stored = ApiKey.model_validate_json(raw)
