@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -54,7 +54,8 @@ class ParsedYaml:
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse one YAML document; raises ``YamlSyntaxError`` with the line to look at."""
     try:
-        # The reader checks the characters as it is made: a control character fails here.
+        # The reader checks all the characters of a str as it is made: a control character
+        # fails here, and nothing later can raise an unmarked YAMLError.
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
@@ -75,8 +76,6 @@ def parse_yaml(text: str) -> ParsedYaml:
         raise YamlSyntaxError(
             f"YAML syntax error: {where.message}", where.line, where.column
         ) from None
-    except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML syntax error: {exc}", None) from None
     finally:
         loader.dispose()
 
@@ -101,9 +100,8 @@ class _Converter:
         try:
             if isinstance(node, yaml.SequenceNode):
                 return self._sequence(node, path)
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-            raise YamlSyntaxError(f"unsupported YAML node {node!r}", node.start_mark.line + 1)
+            # The composer makes only scalar, sequence and mapping nodes.
+            return self._mapping(cast(yaml.MappingNode, node), path)
         finally:
             self._open.discard(id(node))
 
