@@ -83,7 +83,11 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
     for shape in args.shapes:
         if shape == "random":
             for size in args.sizes:
-                plan = random_plan(size, args.width, frac, short_s, long_s, args.seed)
+                # Large DAGs get shorter latencies, so that the whole run takes minutes.
+                scale = args.large_scale if size > args.large_tasks else 1.0
+                plan = random_plan(
+                    size, args.width, frac, short_s * scale, long_s * scale, args.seed
+                )
                 cases.append(Case(shape, f"random n={size}", plan, args.concurrency))
         elif shape == "chain_beside":
             plan = chain_beside_tasks(
@@ -165,6 +169,7 @@ def case_fields(case: Case) -> dict[str, Any]:
         "widest_level": max(len(level) for level in levels),
         "critical_path_tasks": hops,
         "concurrency": case.concurrency,
+        "latencies_ms": sorted({round(task.estimate * 1e3, 3) for task in case.plan.tasks}),
         "critical_path_nominal_s": round(critical_s, 4),
         "work_nominal_s": round(work_s, 4),
         "bound_nominal_s": round(max(critical_s, work_s / case.concurrency), 4),
@@ -201,9 +206,13 @@ def describe(
     }
     if case.shape == "chain_beside":
         chain = [median.delays[chain_id(i)] for i in range(args.chain_length)]
-        threshold = args.side_ms / 2e3
-        row.update({f"chain_wait_{k}": round(v, 3) for k, v in summarize_delays(chain).items()})
+        # The first chain task's wait counts from the run's start (breadth builds the DAG
+        # first); each later one's from the end of the task before it: one hop.
+        row["chain_first_start_ms"] = round(chain[0] * 1e3, 3)
+        hops = summarize_delays(chain[1:])
+        row.update({f"chain_hop_wait_{k}": round(v, 3) for k, v in hops.items()})
         # A chain task that waited over half a side task's latency waited behind one.
+        threshold = args.side_ms / 2e3
         row["chain_waits_behind_side"] = sum(1 for delay in chain if delay > threshold)
     return row
 
@@ -255,7 +264,8 @@ def checks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
             if "chain_waits_behind_side" in breadth:
                 row["chain_waits_behind_side"] = breadth["chain_waits_behind_side"]
-                row["chain_wait_max_ms"] = breadth["chain_wait_max_ms"]
+                row["chain_hop_wait_max_ms"] = breadth["chain_hop_wait_max_ms"]
+                row["chain_first_start_ms"] = breadth["chain_first_start_ms"]
             out.append(row)
     return out
 
@@ -362,15 +372,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--stages", type=int, default=20, help="diamonds: fan-out/join stages (default 20)")
     add("--diamond-width", type=int, default=32, help="diamonds: tasks per fan-out (default 32)")
     add("--chains", type=int, default=8, help="chains: chains side by side (default 8)")
-    add("--depth", type=int, default=200, help="chains: tasks per chain (default 200)")
+    add("--depth", type=int, default=100, help="chains: tasks per chain (default 100)")
+    add(
+        "--large-tasks",
+        type=int,
+        default=2000,
+        help="random DAGs with more tasks get latencies times --large-scale (default 2000)",
+    )
+    add("--large-scale", type=float, default=0.4, help="see --large-tasks (default 0.4)")
     add(
         "--sequential-max-s",
         type=float,
-        default=30.0,
-        help="skip the sequential system on DAGs whose work exceeds this (default 30 s)",
+        default=15.0,
+        help="skip the sequential system on DAGs whose work exceeds this (default 15 s)",
     )
     args = parser.parse_args(argv)
-    counts = ("width", "concurrency", "repeat", "chain_length", "side_tasks", "chain_concurrency")
+    counts = (
+        "width",
+        "concurrency",
+        "repeat",
+        "chain_length",
+        "side_tasks",
+        "chain_concurrency",
+        "large_tasks",
+    )
     for name in (*counts, "stages", "diamond_width", "chains", "depth"):
         if getattr(args, name) < 1:
             parser.error(
@@ -383,6 +408,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("short_ms", "long_ms", "chain_ms", "side_ms"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} is {getattr(args, name)!r}; it must be >= 0")
+    if not 0 < args.large_scale <= 1:
+        parser.error(f"--large-scale is {args.large_scale!r}; it must be in (0, 1]")
     if not 0 <= args.long_fraction <= 1:
         parser.error(f"--long-fraction is {args.long_fraction!r}; it must be between 0 and 1")
     return args
