@@ -297,12 +297,16 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     labels = list(dict.fromkeys(row["label"] for row in measured))
     systems = list(dict.fromkeys(row["system"] for row in measured))
     ratio = {(row["label"], row["system"]): row["ratio"] for row in measured}
+    skipped = {(row["label"], row["system"]) for row in rows if "skipped" in row}
     width = 0.8 / max(len(systems), 1)
     fig, ax = plt.subplots(figsize=(max(8.0, 1.6 * len(labels)), 5))
     for index, system in enumerate(systems):
         xs = [i + (index - (len(systems) - 1) / 2) * width for i in range(len(labels))]
         ys = [ratio.get((label, system), 0.0) for label in labels]
         ax.bar(xs, ys, width, label=system)
+        for x, label in zip(xs, labels, strict=True):
+            if (label, system) in skipped:
+                ax.text(x, 1.0, "not run", rotation=90, ha="center", va="bottom", fontsize=7)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.axhline(1.05, color="grey", linewidth=0.8, linestyle="--", label="1.05x bound")
     ax.set_yscale("log")
