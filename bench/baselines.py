@@ -411,10 +411,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(
                 f"--{name.replace('_', '-')} is {getattr(args, name)!r}; it must be at least 1"
             )
-    if max(args.concurrency, args.chain_concurrency) > 10_000:
-        parser.error(
-            "--concurrency and --chain-concurrency must be at most 10000 (breadth's limit)"
-        )
+    for name in ("concurrency", "chain_concurrency"):
+        if getattr(args, name) > 10_000:
+            parser.error(
+                f"--{name.replace('_', '-')} is {getattr(args, name)!r}; it must be at most "
+                "10000 (breadth's budgets.concurrency limit)"
+            )
     for name in ("short_ms", "long_ms", "chain_ms", "side_ms"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} is {getattr(args, name)!r}; it must be >= 0")
