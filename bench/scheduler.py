@@ -46,16 +46,15 @@ import asyncio
 import gc
 import json
 import platform
-import random
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dag_shapes import critical_path, random_plan
 from scheduler_tasks import LiveContext, instant, sleeper
 
 from orchestrator.budget import Budgets, BudgetTracker
-from orchestrator.dag import build_dag, critical_path_priorities
 from orchestrator.executors.base import Executor
 from orchestrator.executors.local import LocalExecutor
 from orchestrator.models.protocol import ChatMessage, GenerateRequest
@@ -65,47 +64,6 @@ from orchestrator.tasks import TaskHandler
 from orchestrator.testing import ScriptedModel, ScriptedReply
 
 RESULTS = Path(__file__).parent / "results" / "scheduler.json"
-
-
-def random_plan(
-    tasks: int, width: int, long_fraction: float, short_s: float, long_s: float, seed: int
-) -> TaskPlan:
-    """A layered random DAG; each task's ``estimate`` is its latency in seconds."""
-    rng = random.Random(seed)
-    layers: list[list[str]] = []
-    specs: list[TaskSpec] = []
-    for index in range(tasks):
-        layer = index // width
-        if layer == len(layers):
-            layers.append([])
-        deps: set[str] = set()
-        if layer > 0:
-            for _ in range(2):
-                # Mostly the layer before; now and then any earlier layer (a long edge).
-                source = layers[layer - 1] if rng.random() < 0.8 else rng.choice(layers[:layer])
-                deps.add(rng.choice(source))
-        task_id = f"t{index:05d}"
-        latency = long_s if rng.random() < long_fraction else short_s
-        specs.append(TaskSpec(id=task_id, depends_on=tuple(sorted(deps)), estimate=latency))
-        layers[layer].append(task_id)
-    return TaskPlan(tasks=specs)
-
-
-def critical_path(plan: TaskPlan, durations: Mapping[str, float]) -> tuple[float, int]:
-    """The longest path's total duration and its number of tasks."""
-    timed = TaskPlan(
-        tasks=[task.model_copy(update={"estimate": durations[task.id]}) for task in plan.tasks]
-    )
-    dag = build_dag(timed)
-    priorities = critical_path_priorities(dag)
-    node = max(priorities, key=priorities.__getitem__)
-    length, hops = priorities[node], 1
-    while True:
-        successors = list(dag.successors(node))
-        if not successors:
-            return length, hops
-        node = max(successors, key=priorities.__getitem__)
-        hops += 1
 
 
 def model_handler(
