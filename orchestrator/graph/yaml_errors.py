@@ -30,6 +30,7 @@ _TOKEN_WORDS = {
     "<scalar>": "more text",
     "?": "a key",
     "-": "a list item ('- ')",
+    "": "something it does not name",  # a problem with no quoted token at its end
 }
 
 
@@ -47,12 +48,12 @@ def explain_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> YamlSyntaxProble
     lines = text.splitlines()
     context, problem = exc.context or "", exc.problem or ""
     start, found = exc.context_mark, exc.problem_mark
+    if found is None:  # PyYAML marks every problem; only a hand-made error lacks the mark
+        return _raw(exc, start)
     if context in _FLOWS and start is not None:
-        return _unclosed_flow(start, found, problem, _FLOWS[context], lines)
+        return _unclosed_flow(start, found, problem, _FLOWS[context])
     if context == "while scanning a quoted scalar" and start is not None:
         return _unclosed_quote(start, found, problem, lines)
-    if found is None:
-        return _raw(exc, start or found)
     if context == "while scanning a double-quoted scalar" and start is not None:
         message = (
             f"{problem} at {_where(found)}, inside the double-quoted text begun at "
@@ -61,8 +62,8 @@ def explain_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> YamlSyntaxProble
         )
         return _at(found, message)
     if context == "while scanning for the next token":
-        return _bad_character(found, problem, lines)
-    if context in _BLOCKS and start is not None and "expected <block end>" in problem:
+        return _bad_character(found, lines)
+    if context in _BLOCKS and start is not None:  # PyYAML's problem: "expected <block end>"
         return _block_mismatch(start, found, problem, _BLOCKS[context], lines)
     if problem == "mapping values are not allowed here":
         return _misplaced_colon(found, lines)
@@ -107,15 +108,11 @@ def explain_yaml_error(exc: yaml.MarkedYAMLError, text: str) -> YamlSyntaxProble
 
 
 def _unclosed_flow(
-    start: yaml.Mark,
-    found: yaml.Mark | None,
-    problem: str,
-    flow: tuple[str, str, str],
-    lines: list[str],
+    start: yaml.Mark, found: yaml.Mark, problem: str, flow: tuple[str, str, str]
 ) -> YamlSyntaxProblem:
     opener, closer, kind = flow
     token = _quoted_tail(problem)
-    reached = _reached(token, found, lines)
+    reached = "the end of the file" if token == "<stream end>" else _token_at(token, found)
     message = (
         f"the {opener!r} at {_where(start)} opens a {kind} that is never closed: the parser "
         f"reached {reached} still looking for ',' or {closer!r}. Close the {kind} with "
@@ -127,10 +124,10 @@ def _unclosed_flow(
 
 
 def _unclosed_quote(
-    start: yaml.Mark, found: yaml.Mark | None, problem: str, lines: list[str]
+    start: yaml.Mark, found: yaml.Mark, problem: str, lines: list[str]
 ) -> YamlSyntaxProblem:
     quote = _char_at(start, lines) or "quote"
-    if problem == "found unexpected document separator" and found is not None:
+    if problem == "found unexpected document separator":
         reached = f"the document separator at {_where(found)}"
     else:
         reached = "the end of the file"
@@ -143,11 +140,10 @@ def _unclosed_quote(
     return _at(start, message)
 
 
-def _bad_character(found: yaml.Mark, problem: str, lines: list[str]) -> YamlSyntaxProblem:
+def _bad_character(found: yaml.Mark, lines: list[str]) -> YamlSyntaxProblem:
     char = _char_at(found, lines)
     if char == "\t":
-        before = lines[found.line][: found.column] if found.line < len(lines) else ""
-        if not before.strip():
+        if not lines[found.line][: found.column].strip():  # only blanks before the tab
             return _at(
                 found,
                 f"a tab indents line {found.line + 1} (column {found.column + 1}); YAML "
@@ -169,8 +165,7 @@ def _block_mismatch(
     start: yaml.Mark, found: yaml.Mark, problem: str, kind: str, lines: list[str]
 ) -> YamlSyntaxProblem:
     token = _quoted_tail(problem)
-    text = lines[found.line] if found.line < len(lines) else ""
-    first_column = len(text) - len(text.lstrip())
+    first_column = _indent(_line(lines, found.line))
     if token in _CLOSERS:
         return _at(
             found,
@@ -180,7 +175,7 @@ def _block_mismatch(
     if found.column > first_column:
         return _at(
             found,
-            f"{_words(token)} at {_where(found)}, after a complete value on the same line; if "
+            f"{_token_at(token, found)}, after a complete value on the same line; if "
             f"the value holds quotes or ': ', put all of it in quotes (inside single quotes, "
             f"write an apostrophe twice: 'it''s')",
         )
@@ -215,12 +210,12 @@ def _content_after_root(found: yaml.Mark, problem: str, lines: list[str]) -> Yam
         (i for i, text in enumerate(lines) if text.strip() and not text.lstrip().startswith("#")),
         found.line,
     )
-    column = len(lines[root]) - len(lines[root].lstrip()) + 1 if root < len(lines) else 1
+    column = _indent(_line(lines, root)) + 1
     return YamlSyntaxProblem(
         root + 1,
         column,
         f"the file's top-level value begins at line {root + 1}, column {column} and ends "
-        f"before {_words(_quoted_tail(problem))} at {_where(found)}; a graph file is one "
+        f"before {_token_at(_quoted_tail(problem), found)}; a graph file is one "
         f"mapping whose keys all start at column 1 as 'key: value': check that line {root + 1} "
         f"is not indented, a '- ' list item or quoted text",
     )
@@ -237,7 +232,7 @@ def _misplaced_colon(found: yaml.Mark, lines: list[str]) -> YamlSyntaxProblem:
         fixed = f"{key}: {rest[0]}" if rest else f"{key}:"
         return YamlSyntaxProblem(
             above + 1,
-            len(lines[above]) - len(lines[above].lstrip()) + 1,
+            _indent(lines[above]) + 1,
             f"line {above + 1} ({previous!r}) has no ':' after its key, so the parser read "
             f"the next line as more of its text and stumbled on the ':' at {_where(found)}; "
             f"write it as {fixed!r}",
@@ -269,29 +264,36 @@ def _at(mark: yaml.Mark, message: str) -> YamlSyntaxProblem:
     return YamlSyntaxProblem(mark.line + 1, mark.column + 1, message)
 
 
-def _where(mark: yaml.Mark | None) -> str:
-    return "an unknown place" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}"
+def _where(mark: yaml.Mark) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
-def _reached(token: str, found: yaml.Mark | None, lines: list[str]) -> str:
-    if token == "<stream end>" or found is None or found.line >= len(lines):
-        return "the end of the file"
-    return f"{_words(token)} at {_where(found)}"
+def _token_at(token: str, mark: yaml.Mark) -> str:
+    return f"{_words(token)} at {_where(mark)}"
 
 
 def _words(token: str) -> str:
     return _TOKEN_WORDS.get(token, repr(token))
 
 
+def _line(lines: list[str], index: int) -> str:
+    """Line ``index`` (from 0) of the text, or '' past its end (an error not raised on it)."""
+    return lines[index] if index < len(lines) else ""
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
 def _char_at(mark: yaml.Mark, lines: list[str]) -> str:
-    if mark.line < len(lines) and mark.column < len(lines[mark.line]):
-        return lines[mark.line][mark.column]
-    return ""
+    return _line(lines, mark.line)[mark.column : mark.column + 1]
 
 
 def _quoted_tail(problem: str) -> str:
-    """The last quoted word of a PyYAML problem (the token or name it found), or ''."""
-    match = re.search(r"'([^']*)'$|\"([^\"]*)\"$", problem)
-    if match is None:
-        return ""
-    return match.group(1) if match.group(1) is not None else match.group(2)
+    """The last quoted word of a PyYAML problem (the token or name it found), or ''.
+
+    PyYAML quotes it with ``%r``: token names and anchor names hold no "'", so the quotes
+    are always single ones.
+    """
+    match = re.search(r"'([^']*)'$", problem)
+    return "" if match is None else match.group(1)
