@@ -99,3 +99,24 @@ def test_two_documents_are_one_too_many() -> None:
     error = syntax_error("name: x\n---\nname: y\n")
     assert error.line is not None
     assert str(error).startswith("YAML syntax error: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "tag"),
+    [
+        ("a: !!int x\n", "x", "int"),
+        ("a: 1\nb: !!float x\n", "x", "float"),
+        ("a: 1\nb: 2\nc: !!bool maybe\n", "maybe", "bool"),
+        ("a: 1\nb: 2\nc: 3\nd: !!timestamp soon\n", "soon", "timestamp"),
+    ],
+)
+def test_a_value_that_does_not_fit_its_tag_is_named_at_its_line(
+    text: str, value: str, tag: str
+) -> None:
+    error = syntax_error(text)
+    line = text.count("\n")
+    assert error.line == line
+    assert str(error) == (
+        f"YAML value {value!r} at line {line} is not a valid '!!{tag}'; write a valid {tag}, "
+        f"or remove the '!!{tag}' tag"
+    )

@@ -90,7 +90,7 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: DataPath) -> Any:
         if isinstance(node, yaml.ScalarNode):
-            return self._loader.construct_object(node, deep=True)
+            return self._scalar(node)
         if id(node) in self._open:
             raise YamlSyntaxError(
                 "YAML alias refers to itself; a graph file cannot hold a recursive structure",
@@ -104,6 +104,20 @@ class _Converter:
             return self._mapping(cast(yaml.MappingNode, node), path)
         finally:
             self._open.discard(id(node))
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        try:
+            # A scalar is constructed at once: ``deep`` only matters for collections.
+            return self._loader.construct_object(node)
+        except (ValueError, KeyError, AttributeError, TypeError):
+            # PyYAML's constructors let a value that does not fit its explicit tag
+            # (``!!int x``, ``!!bool maybe``) escape as a plain Python error.
+            tag = node.tag.removeprefix("tag:yaml.org,2002:")
+            raise YamlSyntaxError(
+                f"YAML value {node.value!r} at line {node.start_mark.line + 1} is not a valid "
+                f"'!!{tag}'; write a valid {tag}, or remove the '!!{tag}' tag",
+                node.start_mark.line + 1,
+            ) from None
 
     def _sequence(self, node: yaml.SequenceNode, path: DataPath) -> list[Any]:
         items = []
