@@ -167,8 +167,14 @@ async def synthesize(
     stopped_by: str | None = None,
     max_sections: int = 3,
     attempts: int = 2,
+    with_findings: bool = False,
 ) -> tuple[str, TokenUsage]:
-    """The Markdown report answering ``question`` from ``results``, and the tokens it took."""
+    """The Markdown report answering ``question`` from ``results``, and the tokens it took.
+
+    ``with_findings`` adds, after the model's sections, one section per sub-question with
+    its cited findings: the report shows every branch of the research, whatever the
+    model's summary keeps.
+    """
     evidence = gather_evidence(results)
     notes = progress_notes(results, total_tasks=total_tasks, stopped_by=stopped_by)
     title = question
@@ -202,7 +208,9 @@ async def synthesize(
         data = reply.model_dump()
         title = str(data["title"]).strip() or question
         sections = reply_sections(data)
-        if evidence.has_cited_findings() and not cites_anything(sections, evidence.sources):
+        if with_findings:
+            sections += findings_sections(evidence)
+        elif evidence.has_cited_findings() and not cites_anything(sections, evidence.sources):
             cited = [f for task in evidence.tasks for f in task.findings if f.source_ids]
             sections.append(ReportSection("Evidence", tuple(cited)))
     report = Report(title, tuple(sections), evidence.sources, tuple(notes))
