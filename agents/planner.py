@@ -200,11 +200,12 @@ async def plan_research(
     possible): a model that cannot write a valid DAG still gets the job researched.
     Each attempt's tokens are recorded against the job as they are spent.
 
-    When no attempt gives a valid plan, ``derive`` builds an independent one from the
-    usable sub-questions the model did write, topped up with sub-questions made from
-    the question's own words (``derived_subquestions``), and says so in a ``log``
-    event; without it (or when even that has nothing), raises ``PlanError`` with the
-    last problems and output.
+    When no attempt gives a valid plan but some reply followed the schema, ``derive``
+    builds an independent plan from the usable sub-questions the model did write, topped
+    up with sub-questions made from the question's own words (``derived_subquestions``),
+    and says so in a ``log`` event. Otherwise (a model that never follows the schema is
+    broken, not weak, and deriving would hide it) raises ``PlanError`` with the last
+    problems and output.
     """
     fewest = min(min_subquestions, max_subquestions)
     system = agent.system or prompts.PLANNER_SYSTEM.format(
@@ -220,6 +221,7 @@ async def plan_research(
     problems: list[str] = []
     last_output = ""
     written: list[str] = []
+    parsed = False
     for attempt in range(attempts):
         independent = attempts > 1 and attempt == attempts - 1
         if independent:
@@ -245,7 +247,7 @@ async def plan_research(
             # The tokens are recorded already; the reply's text is shown back to the model.
             problems, last_output = [str(exc)], exc.output
         else:
-            last_output = reply.model_dump_json()
+            parsed, last_output = True, reply.model_dump_json()
             subquestions = reply.model_dump()["subquestions"]
             problems = kind_problems(subquestions)
             plan = to_task_plan(subquestions, choices)
@@ -260,7 +262,7 @@ async def plan_research(
                 return plan, replica.usage
             written += [t.description for t in research]
         messages = [*base, *_feedback(last_output, problems)]
-    if derive:
+    if derive and parsed:
         derived = await _derived_plan(ctx, question, written, max_subquestions, fewest, problems)
         if derived is not None:
             return derived, replica.usage

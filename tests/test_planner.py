@@ -210,7 +210,10 @@ async def test_derive_keeps_the_models_usable_subquestions_and_says_what_it_made
 
 
 async def test_derive_with_nothing_usable_plans_from_the_question_alone() -> None:
-    model = ScriptedModel(replies("{broken", "{broken", "{broken"))
+    copies = json.dumps(
+        {"subquestions": [{"id": f"q{i}", "question": GC_QUESTION} for i in range(3)]}
+    )
+    model = ScriptedModel(replies("{broken", DEGENERATE.replace("refcount", "x")[:10], copies))
     ctx, log = make_context(model)
     plan, _ = await plan_research(
         ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
@@ -218,3 +221,13 @@ async def test_derive_with_nothing_usable_plans_from_the_question_alone() -> Non
     assert len(plan.tasks) == 3
     assert all(t.id.startswith("derived") for t in plan.tasks)
     assert log.of_type("log")[0].data["derived"] == [t.id for t in plan.tasks]
+
+
+async def test_derive_does_not_hide_a_model_that_never_follows_the_schema() -> None:
+    model = ScriptedModel(replies("{broken", "{broken"))
+    ctx, log = make_context(model)
+    with pytest.raises(PlanError, match="no valid plan in 2 attempts"):
+        await plan_research(
+            ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, attempts=2, derive=True
+        )
+    assert log.of_type("log") == []
