@@ -34,9 +34,9 @@ from orchestrator import (
 RESEARCH_KIND, TOOL_KIND, OPERATOR_KIND = "research", "tool", "operator"
 # No double quote or backslash: a grammar built from the pattern would let them break the JSON;
 # no braces or brackets: a small model that runs away closes JSON inside the string.
-QUESTION_PATTERN = r'^[A-Za-z][^"\\\n{}\[\]]{8,160}[?]$'
+QUESTION_PATTERN = r'^[A-Za-z][^"\\\n{}\[\]]{8,120}[?]$'
 ID_CHARS = 24
-QUESTION_CHARS = 162
+QUESTION_CHARS = 122
 _NOT_ID = re.compile(r"[^a-z0-9_.\-]+")
 
 
@@ -200,12 +200,13 @@ async def plan_research(
     possible): a model that cannot write a valid DAG still gets the job researched.
     Each attempt's tokens are recorded against the job as they are spent.
 
-    When no attempt gives a valid plan but some reply followed the schema, ``derive``
-    builds an independent plan from the usable sub-questions the model did write, topped
-    up with sub-questions made from the question's own words (``derived_subquestions``),
-    and says so in a ``log`` event. Otherwise (a model that never follows the schema is
-    broken, not weak, and deriving would hide it) raises ``PlanError`` with the last
-    problems and output.
+    With ``derive``, as soon as the replies so far hold ``min_subquestions`` usable
+    sub-questions, they make an independent plan. When no attempt gives a valid plan but
+    some reply followed the schema, ``derive`` builds an independent plan from the usable
+    sub-questions the model did write, topped up with sub-questions made from the
+    question's own words (``derived_subquestions``), and says so in a ``log`` event.
+    Otherwise (a model that never follows the schema is broken, not weak, and deriving
+    would hide it) raises ``PlanError`` with the last problems and output.
     """
     fewest = min(min_subquestions, max_subquestions)
     system = agent.system or prompts.PLANNER_SYSTEM.format(
@@ -261,6 +262,11 @@ async def plan_research(
             if not problems:
                 return plan, replica.usage
             written += [t.description for t in research]
+            if derive and len(usable_subquestions(question, written, max_subquestions)) >= max(
+                fewest, 1
+            ):
+                # The replies so far hold enough usable sub-questions: no need to ask again.
+                break
         messages = [*base, *_feedback(last_output, problems)]
     if derive and parsed:
         derived = await _derived_plan(ctx, question, written, max_subquestions, fewest, problems)

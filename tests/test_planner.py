@@ -231,3 +231,23 @@ async def test_derive_does_not_hide_a_model_that_never_follows_the_schema() -> N
             ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, attempts=2, derive=True
         )
     assert log.of_type("log") == []
+
+
+async def test_derive_stops_asking_once_the_replies_hold_enough_usable_subquestions() -> None:
+    two_more = plan_json(
+        ("copy", GC_QUESTION, []),
+        ("cycles", "What is a reference cycle?", []),
+        ("gc-module", "How does the gc module find cyclic garbage?", []),
+    )
+    model = ScriptedModel(replies(DEGENERATE, two_more))
+    ctx, log = make_context(model)
+    plan, _ = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
+    )
+    assert len(model.calls) == 2
+    assert [t.description for t in plan.tasks] == [
+        "What is reference counting?",
+        "What is a reference cycle?",
+        "How does the gc module find cyclic garbage?",
+    ]
+    assert log.of_type("log")[0].data["derived"] == []
