@@ -82,11 +82,14 @@ class _Log:
 
 async def run_one(runtime: Runtime, row: dict[str, Any]) -> dict[str, Any]:
     log = _Log()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     record: JobRecord = await runtime.research(
         JobRequest(question=row["question"], graph="deep_research"), listeners=[log]
     )
     wall = time.perf_counter() - started
+    # This process's CPU time, all threads (llama.cpp's included): less disturbed than the
+    # wall time by other work on a shared machine.
+    cpu = time.process_time() - cpu_started
     plan_json = await runtime.store.get_artifact(record.id, "plan")
     plan = TaskPlan.model_validate_json(plan_json) if plan_json else None
     cited = cited_ids(record.report or "")
@@ -103,12 +106,14 @@ async def run_one(runtime: Runtime, row: dict[str, Any]) -> dict[str, Any]:
         "report_chars": len(record.report or ""),
         "tokens": record.usage.total_tokens,
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
         "error": record.error,
     }
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     walls = sorted(r["wall_s"] for r in rows)
+    cpus = sorted(r["cpu_s"] for r in rows)
     widths = [r["width"] for r in rows]
     share = sum(r["cites_relevant"] for r in rows) / len(rows)
     median = statistics.median(walls)
@@ -124,6 +129,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "median_wall_s": round(median, 1),
         "p90_wall_s": round(p90, 1),
         "max_wall_s": walls[-1],
+        "median_cpu_s": round(statistics.median(cpus), 1),
         "goals_met": {
             "relevant_share>=0.8": share >= GOAL_RELEVANT,
             "every_plan>=3": min(widths) >= GOAL_WIDTH,
