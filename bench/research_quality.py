@@ -135,7 +135,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "every_plan>=3": min(widths) >= GOAL_WIDTH,
             "median<=60s": median <= GOAL_MEDIAN_S,
         },
-        "llama_threads": os.environ.get("BREADTH_LLAMA_THREADS", "default (min(2, CPUs))"),
+        "llama_threads": os.environ.get("BREADTH_LLAMA_THREADS", "default (1)"),
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
