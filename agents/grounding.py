@@ -10,7 +10,9 @@ that supports it best, if any does, else it stays uncited.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from agents.plan_quality import content_words
 
@@ -70,3 +72,39 @@ def merge_hits(results: Sequence[str], limit: int) -> str:
             if len(merged) == limit:
                 break
     return "\n".join(merged.values())
+
+
+def extract_findings(question: str, seen: Mapping[str, str], limit: int) -> list[dict[str, Any]]:
+    """Sentences quoted from the documents seen, each the one that best matches ``question``.
+
+    The researcher's last resort when the model gave no finding a document supports: up
+    to ``limit`` documents (in the order seen) each give their sentence sharing the most
+    of the question's meaningful words (at least one), cited to that document.
+    """
+    wanted = set(content_words(question))
+    found: list[dict[str, Any]] = []
+    for doc_id, text in seen.items():
+        body = text.split(" — ", 1)[-1] if text.startswith("[") else text
+        scored = [
+            (len(wanted & set(content_words(sentence))), sentence) for sentence in _sentences(body)
+        ]
+        best = max(scored, key=lambda pair: pair[0], default=(0, ""))
+        if best[0] >= 1:
+            found.append({"claim": best[1], "source_ids": [doc_id]})
+        if len(found) == limit:
+            break
+    return found
+
+
+def _sentences(text: str) -> list[str]:
+    """Whole sentences of a snippet (cut ends marked "…" dropped), 30 to 250 characters."""
+    flat = " ".join(text.replace("…", " … ").split())
+    parts = re.split(r"(?<=[.!?])\s+", flat)
+    return [
+        p.strip()
+        for p in parts
+        if 30 <= len(p.strip()) <= 250
+        and "…" not in p
+        and p.strip()[:1].isupper()
+        and p.strip()[-1] in ".!?"
+    ]

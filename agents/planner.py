@@ -202,10 +202,11 @@ async def plan_research(
 
     With ``derive``, as soon as the replies so far hold ``min_subquestions`` usable
     sub-questions, they make an independent plan. When no attempt gives a valid plan but
-    some reply followed the schema, ``derive`` builds an independent plan from the usable
-    sub-questions the model did write, topped up with sub-questions made from the
-    question's own words (``derived_subquestions``), and says so in a ``log`` event.
-    Otherwise (a model that never follows the schema is broken, not weak, and deriving
+    some reply followed the schema (or began to, as JSON), ``derive`` builds an
+    independent plan from the usable sub-questions the model did write, topped up with
+    sub-questions made from the question's own words (``derived_subquestions``), and
+    says so in a ``log`` event.
+    Otherwise (a model that never even writes JSON is broken, not weak, and deriving
     would hide it) raises ``PlanError`` with the last problems and output.
     """
     fewest = min(min_subquestions, max_subquestions)
@@ -247,6 +248,8 @@ async def plan_research(
         except ModelOutputError as exc:
             # The tokens are recorded already; the reply's text is shown back to the model.
             problems, last_output = [str(exc)], exc.output
+            # A reply cut short (a runaway loop, the token limit) was still writing the plan.
+            parsed = parsed or exc.output.lstrip().startswith("{")
         else:
             parsed, last_output = True, reply.model_dump_json()
             subquestions = reply.model_dump()["subquestions"]

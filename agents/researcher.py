@@ -6,7 +6,10 @@ documents behind them) and whether it is done. Tool results, errors included, go
 into the next step's prompt, cut to stay short for small models. The schema of each
 step only admits document ids that tool results have shown, so even a tiny model
 cannot cite a document that does not exist. The sub-question is searched before the
-first step, and a model that stops without findings is asked once more for them.
+first step, and a model that stops without findings is asked once more for them. A
+finding keeps only citations of documents that hold its words; when the model gives no
+such finding (or no valid reply), the findings are the sentences of the documents seen
+that best match the sub-question, quoted and cited (``output["extracted"]``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.common import agent_replica, clip, generate_json, job_toolbox
-from agents.grounding import grounded_ids, merge_hits
+from agents.grounding import extract_findings, grounded_ids, merge_hits
 from agents.tool_schema import call_arguments, call_model, describe_tools
 from orchestrator import (
     AgentSpec,
@@ -94,7 +97,8 @@ class Notebook:
 
     def add_findings(self, findings: Sequence[Mapping[str, Any]]) -> None:
         """Keep new claims (whitespace-normalized, deduplicated), citing only seen ids
-        whose seen text holds the claim's words (``agents.grounding``)."""
+        whose seen text holds the claim's words (``agents.grounding``); once documents
+        are seen, a claim none of them supports is dropped."""
         known = {" ".join(str(f["claim"]).lower().split()) for f in self.findings}
         for finding in findings:
             claim = " ".join(str(finding.get("claim", "")).split())
@@ -104,6 +108,8 @@ class Notebook:
             known.add(key)
             ids = [str(i) for i in finding.get("source_ids", []) if str(i) in self.titles]
             ids = grounded_ids(claim, ids, self.seen)
+            if self.seen and not ids:
+                continue  # no document seen holds its words: not evidence
             self.findings.append({"claim": claim, "source_ids": list(dict.fromkeys(ids))})
 
     def record_results(
@@ -330,7 +336,16 @@ async def research(
         task_text += await _first_search(ctx, notebook, queries, result_chars)
     replica = agent_replica(ctx, agent, task_id=task.id)
     prompt = _Prompt(system, task_text, result_chars, schemas)
-    taken, stopped_by = await _run_steps(ctx, agent, tools, notebook, prompt, replica)
+    try:
+        taken, stopped_by = await _run_steps(ctx, agent, tools, notebook, prompt, replica)
+    except ModelOutputError:
+        if not notebook.seen:
+            raise
+        taken, stopped_by = agent.max_steps, None
+    extracted = not notebook.findings and bool(notebook.seen)
+    if extracted:
+        # The model gave no finding a document supports: quote the documents it was shown.
+        notebook.add_findings(extract_findings(question, notebook.seen, MAX_FINDINGS))
     return TaskResult(
         task_id=task.id,
         status="done",
@@ -341,6 +356,7 @@ async def research(
             "titles": {i: notebook.titles[i] for i in notebook.sources()},
             "steps": taken,
             "stopped_by": stopped_by,
+            "extracted": extracted,
         },
         sources=notebook.sources(),
         usage=replica.usage,

@@ -223,8 +223,8 @@ async def test_derive_with_nothing_usable_plans_from_the_question_alone() -> Non
     assert log.of_type("log")[0].data["derived"] == [t.id for t in plan.tasks]
 
 
-async def test_derive_does_not_hide_a_model_that_never_follows_the_schema() -> None:
-    model = ScriptedModel(replies("{broken", "{broken"))
+async def test_derive_does_not_hide_a_model_that_never_writes_json() -> None:
+    model = ScriptedModel(replies("I am not JSON", "still not JSON"))
     ctx, log = make_context(model)
     with pytest.raises(PlanError, match="no valid plan in 2 attempts"):
         await plan_research(
@@ -251,3 +251,13 @@ async def test_derive_stops_asking_once_the_replies_hold_enough_usable_subquesti
         "How does the gc module find cyclic garbage?",
     ]
     assert log.of_type("log")[0].data["derived"] == []
+
+
+async def test_derive_plans_for_a_model_whose_replies_are_all_cut_short() -> None:
+    cut = '{"subquestions": [{"id": "1", "question": "list_tuple_2_2_2_2_2_2_2_2_2_2_2'
+    model = ScriptedModel(replies(cut, cut, cut))
+    ctx, log = make_context(model)
+    plan, _ = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
+    )
+    assert len(plan.tasks) == 3 and len(log.of_type("log")[0].data["derived"]) == 3

@@ -286,5 +286,27 @@ async def test_a_claim_cites_the_seen_document_that_holds_its_words() -> None:
     result = await research(ctx, AgentSpec(), task, {})
     assert result.output["findings"] == [
         {"claim": "The cyclic garbage collector finds cycles.", "source_ids": ["gc"]},
-        {"claim": "Lists are sorted with timsort.", "source_ids": []},
     ]
+    assert result.output["extracted"] is False
+
+
+async def test_without_a_supported_finding_the_seen_documents_are_quoted() -> None:
+    garbage = step(
+        findings=[{"claim": "Zq 1f833b442f2c172f2f7f8c5d46d1328d62c13b4645", "source_ids": ["gc"]}],
+        done=True,
+    )
+    model = ScriptedModel(steps(garbage, garbage))
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=2), TASK, {})
+    assert result.output["extracted"] is True
+    assert result.output["findings"] == [
+        {"claim": "The cyclic garbage collector finds cycles.", "source_ids": ["gc"]}
+    ]
+    assert result.sources == ["gc"]
+
+
+async def test_a_model_that_never_replies_in_format_still_yields_the_quoted_documents() -> None:
+    model = ScriptedModel(steps("not json", "not json", "not json", "not json"))
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=2), TASK, {})
+    assert result.output["extracted"] is True and result.sources == ["gc"]
