@@ -62,8 +62,20 @@ class PlanParams(_Params):
     max_subquestions: int = Field(
         default=4, ge=1, le=20, description="Most sub-questions (tasks) in the plan."
     )
+    min_subquestions: int = Field(
+        default=1,
+        ge=1,
+        le=20,
+        description="Fewest usable (well-formed, distinct) sub-questions the plan must have "
+        "(capped at max_subquestions).",
+    )
     attempts: int = Field(
         default=3, ge=1, le=10, description="Replies to ask for before the plan fails."
+    )
+    derive: bool = Field(
+        default=False,
+        description="When every reply fails, plan the usable sub-questions the model wrote, "
+        "topped up with ones made from the question's own words, instead of failing.",
     )
     tools: list[str] = Field(
         default_factory=list,
@@ -100,6 +112,10 @@ class SynthesizeParams(_Params):
 
     max_sections: int = Field(default=3, ge=1, le=8, description="Most sections in the report.")
     attempts: int = Field(default=2, ge=1, le=5, description="Replies to ask for.")
+    findings: bool = Field(
+        default=False,
+        description="After the written sections, list each sub-question's cited findings.",
+    )
 
 
 class JudgeParams(_Params):
@@ -136,6 +152,8 @@ async def plan_op(ctx: RunContext, node: NodeSpec, params: PlanParams, state: Jo
             max_subquestions=limit,
             attempts=params.attempts,
             choices=plan_choices(ctx, params),
+            min_subquestions=min(params.min_subquestions, limit),
+            derive=params.derive,
         )
         if ctx.store is not None:
             await ctx.store.put_artifact(ctx.job_id, PLAN_ARTIFACT, plan.model_dump_json())
@@ -240,6 +258,7 @@ async def synthesize_op(
         stopped_by=str(stopped_by) if stopped_by else None,
         max_sections=params.max_sections,
         attempts=params.attempts,
+        with_findings=params.findings,
     )
     return {"report": report}
 

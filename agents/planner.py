@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.common import agent_replica, clip, generate_json
+from agents.plan_quality import derived_subquestions, plan_text_problems, usable_subquestions
 from orchestrator import (
     AgentSpec,
     ChatMessage,
@@ -31,10 +32,11 @@ from orchestrator import (
 )
 
 RESEARCH_KIND, TOOL_KIND, OPERATOR_KIND = "research", "tool", "operator"
-# No double quote or backslash: a grammar built from the pattern would let them break the JSON.
-QUESTION_PATTERN = r'^[A-Za-z][^"\\\n]{8,160}[?]$'
+# No double quote or backslash: a grammar built from the pattern would let them break the JSON;
+# no braces or brackets: a small model that runs away closes JSON inside the string.
+QUESTION_PATTERN = r'^[A-Za-z][^"\\\n{}\[\]]{8,120}[?]$'
 ID_CHARS = 24
-QUESTION_CHARS = 162
+QUESTION_CHARS = 122
 _NOT_ID = re.compile(r"[^a-z0-9_.\-]+")
 
 
@@ -71,9 +73,14 @@ NO_CHOICES = PlanChoices()
 
 
 def plan_reply_model(
-    max_subquestions: int, *, dependencies: bool = True, choices: PlanChoices = NO_CHOICES
+    max_subquestions: int,
+    *,
+    dependencies: bool = True,
+    choices: PlanChoices = NO_CHOICES,
+    min_subquestions: int = 1,
 ) -> type[BaseModel]:
-    """The reply schema: 1..``max_subquestions`` sub-questions, with or without depends_on.
+    """The reply schema: ``min_subquestions``..``max_subquestions`` sub-questions, with or
+    without depends_on.
 
     With ``choices``, a sub-question may be a tool call or be answered by a strategy op:
     ``kind``, and ``tool`` with ``arguments``, or ``op``.
@@ -100,7 +107,10 @@ def plan_reply_model(
     return create_model(
         "ResearchPlan",
         __config__=ConfigDict(extra="forbid"),
-        subquestions=(list[item], Field(min_length=1, max_length=max_subquestions)),
+        subquestions=(
+            list[item],
+            Field(min_length=min(min_subquestions, max_subquestions), max_length=max_subquestions),
+        ),
     )
 
 
@@ -177,17 +187,32 @@ async def plan_research(
     max_subquestions: int,
     attempts: int = 3,
     choices: PlanChoices = NO_CHOICES,
+    min_subquestions: int = 1,
+    derive: bool = False,
 ) -> tuple[TaskPlan, TokenUsage]:
     """A valid plan of research tasks for ``question``, and the tokens spent on it.
 
-    Every invalid reply is shown to the model with its problems; each retry samples a
+    Every invalid reply is shown to the model with its problems (an invalid DAG, or
+    sub-questions that are degenerate, copy the question or each other, or fewer than
+    ``min_subquestions`` usable ones: ``agents.plan_quality``); each retry samples a
     little hotter so as not to repeat itself. When more than one attempt is allowed,
     the last one asks for independent sub-questions (no depends_on, so no cycle is
     possible): a model that cannot write a valid DAG still gets the job researched.
-    Each attempt's tokens are recorded against the job as they are spent. Raises
-    ``PlanError`` with the last problems and output when no attempt gives a valid plan.
+    Each attempt's tokens are recorded against the job as they are spent.
+
+    With ``derive``, as soon as the replies so far hold ``min_subquestions`` usable
+    sub-questions, they make an independent plan. When no attempt gives a valid plan but
+    some reply followed the schema (or began to, as JSON), ``derive`` builds an
+    independent plan from the usable sub-questions the model did write, topped up with
+    sub-questions made from the question's own words (``derived_subquestions``), and
+    says so in a ``log`` event.
+    Otherwise (a model that never even writes JSON is broken, not weak, and deriving
+    would hide it) raises ``PlanError`` with the last problems and output.
     """
-    system = agent.system or prompts.PLANNER_SYSTEM.format(max_subquestions=max_subquestions)
+    fewest = min(min_subquestions, max_subquestions)
+    system = agent.system or prompts.PLANNER_SYSTEM.format(
+        max_subquestions=max_subquestions, min_subquestions=fewest
+    )
     system += choices_prompt(choices)
     base = [
         ChatMessage(role="system", content=system),
@@ -197,16 +222,24 @@ async def plan_research(
     replica = agent_replica(ctx, agent)
     problems: list[str] = []
     last_output = ""
+    written: list[str] = []
+    parsed = False
     for attempt in range(attempts):
         independent = attempts > 1 and attempt == attempts - 1
         if independent:
             messages = [*messages[:-1], _with_line(messages[-1], prompts.PLANNER_INDEPENDENT)]
+        schema = plan_reply_model(
+            max_subquestions,
+            dependencies=not independent,
+            choices=choices,
+            min_subquestions=fewest,
+        )
         try:
             reply, _ = await generate_json(
                 ctx,
                 agent,
                 messages,
-                plan_reply_model(max_subquestions, dependencies=not independent, choices=choices),
+                schema,
                 replica=replica,
                 extra_temperature=0.3 * attempt,
                 min_max_tokens=plan_reply_tokens(max_subquestions),
@@ -215,21 +248,81 @@ async def plan_research(
         except ModelOutputError as exc:
             # The tokens are recorded already; the reply's text is shown back to the model.
             problems, last_output = [str(exc)], exc.output
+            # A reply cut short (a runaway loop, the token limit) was still writing the plan.
+            parsed = parsed or exc.output.lstrip().startswith("{")
         else:
-            last_output = reply.model_dump_json()
+            parsed, last_output = True, reply.model_dump_json()
             subquestions = reply.model_dump()["subquestions"]
             problems = kind_problems(subquestions)
             plan = to_task_plan(subquestions, choices)
             problems += validate_plan(plan, known_kinds=choices.kinds())
+            research = [t for t in plan.tasks if t.kind == RESEARCH_KIND]
+            problems += plan_text_problems(
+                question,
+                [(t.id, t.description) for t in research],
+                fewest=max(0, fewest - (len(plan.tasks) - len(research))),
+            )
             if not problems:
                 return plan, replica.usage
+            written += [t.description for t in research]
+            if derive and len(usable_subquestions(question, written, max_subquestions)) >= max(
+                fewest, 1
+            ):
+                # The replies so far hold enough usable sub-questions: no need to ask again.
+                break
         messages = [*base, *_feedback(last_output, problems)]
+    if derive and parsed:
+        derived = await _derived_plan(ctx, question, written, max_subquestions, fewest, problems)
+        if derived is not None:
+            return derived, replica.usage
     raise PlanError(
         f"the lead agent gave no valid plan in {attempts} attempt{'s' if attempts != 1 else ''}; "
         f"try again, use a stronger planner model, or lower max_subquestions",
         problems=problems,
         last_output=last_output,
     )
+
+
+async def _derived_plan(
+    ctx: RunContext,
+    question: str,
+    written: Sequence[str],
+    most: int,
+    fewest: int,
+    problems: Sequence[str],
+) -> TaskPlan | None:
+    """The planner's last resort: the model's usable sub-questions, then the question's own.
+
+    Says in a ``log`` event which sub-questions were made from the question's words, and
+    why (the last reply's problems). None when not even one sub-question can be made.
+    """
+    kept = usable_subquestions(question, written, most)
+    texts = kept
+    if len(kept) < max(fewest, 1):
+        texts = usable_subquestions(
+            question, [*kept, *derived_subquestions(question, most)], max(fewest, 1)
+        )
+    if not texts:
+        return None
+    tasks = [
+        TaskSpec(
+            id=f"{'q' if index <= len(kept) else 'derived'}{index}",
+            description=text,
+            params={"question": text},
+        )
+        for index, text in enumerate(texts, start=1)
+    ]
+    derived_ids = [t.id for t in tasks[len(kept) :]]
+    await ctx.emit(
+        "log",
+        message=(
+            f"the planner's replies gave {len(kept)} usable sub-question(s); "
+            f"{len(derived_ids)} more were made from the question's own words"
+        ),
+        derived=derived_ids,
+        problems=list(problems)[:10],
+    )
+    return TaskPlan(tasks=tasks)
 
 
 def choices_prompt(choices: PlanChoices) -> str:

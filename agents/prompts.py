@@ -9,8 +9,10 @@ no JSON templates: a tiny model copies a template's placeholders verbatim. An ag
 from __future__ import annotations
 
 PLANNER_SYSTEM = """\
-You are the lead researcher. Split the user's question into at most {max_subquestions} \
-sub-questions that can each be researched on their own in a document collection.
+You are the lead researcher. Split the user's question into {min_subquestions} to \
+{max_subquestions} different sub-questions that can each be researched on their own in a \
+document collection. Each sub-question asks about one part of the question in its own \
+words; none repeats the question or another sub-question.
 Give every sub-question a short id made of lowercase words joined by '-' (such as \
 "background"), the sub-question itself (a question ending with '?'), and depends_on: the ids of \
 sub-questions whose answers it needs (usually none). Dependencies must not form a cycle.

@@ -6,7 +6,10 @@ documents behind them) and whether it is done. Tool results, errors included, go
 into the next step's prompt, cut to stay short for small models. The schema of each
 step only admits document ids that tool results have shown, so even a tiny model
 cannot cite a document that does not exist. The sub-question is searched before the
-first step, and a model that stops without findings is asked once more for them.
+first step, and a model that stops without findings is asked once more for them. A
+finding keeps only citations of documents that hold its words; when the model gives no
+such finding (or no valid reply), the findings are the sentences of the documents seen
+that best match the sub-question, quoted and cited (``output["extracted"]``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.common import agent_replica, clip, generate_json, job_toolbox
+from agents.grounding import extract_findings, grounded_ids, merge_hits
 from agents.tool_schema import call_arguments, call_model, describe_tools
 from orchestrator import (
     AgentSpec,
@@ -41,6 +45,8 @@ SEARCH, READ = "search", "read"
 SUPPORTED_TOOLS = (SEARCH, READ)
 MAX_CALLS = 3
 MAX_FINDINGS = 3
+# Documents shown by the search before the first step (the sub-question's and the job's).
+FIRST_SEARCH_HITS = 5
 # Earlier turns shown in full (older ones are named only), and characters per context block.
 KEEP_TURNS = 3
 REPLY_CHARS = 1200
@@ -82,12 +88,17 @@ class Notebook:
     """What a researcher has learned: documents seen (id → title), findings, read ids."""
 
     titles: dict[str, str] = field(default_factory=dict)
+    # Document id → the text seen of it (search snippets, read windows): what citations
+    # are checked against.
+    seen: dict[str, str] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     read_ids: list[str] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
 
     def add_findings(self, findings: Sequence[Mapping[str, Any]]) -> None:
-        """Keep new claims (whitespace-normalized, deduplicated), citing only seen ids."""
+        """Keep new claims (whitespace-normalized, deduplicated), citing only seen ids
+        whose seen text holds the claim's words (``agents.grounding``); once documents
+        are seen, a claim none of them supports is dropped."""
         known = {" ".join(str(f["claim"]).lower().split()) for f in self.findings}
         for finding in findings:
             claim = " ".join(str(finding.get("claim", "")).split())
@@ -96,6 +107,9 @@ class Notebook:
                 continue
             known.add(key)
             ids = [str(i) for i in finding.get("source_ids", []) if str(i) in self.titles]
+            ids = grounded_ids(claim, ids, self.seen)
+            if self.seen and not ids:
+                continue  # no document seen holds its words: not evidence
             self.findings.append({"claim": claim, "source_ids": list(dict.fromkeys(ids))})
 
     def record_results(
@@ -112,6 +126,10 @@ class Notebook:
             if name == SEARCH:
                 for hit in _SEARCH_HIT.finditer(text):
                     self.titles.setdefault(hit.group(1).strip(), hit.group(2).strip())
+                for line in text.splitlines():
+                    shown_hit = _SEARCH_HIT.match(line)
+                    if shown_hit:
+                        self._saw(shown_hit.group(1).strip(), line)
             elif name == READ:
                 doc_id = str(args["doc_id"])
                 header = _READ_HEADER.match(text.split("\n", 1)[0])
@@ -119,6 +137,7 @@ class Notebook:
                 if title or doc_id not in self.titles:
                     self.titles[doc_id] = title or doc_id
                 self.read_ids.append(doc_id)
+                self._saw(doc_id, text)
             else:
                 self._note_document(text)
             shown.append((described, text))
@@ -134,6 +153,10 @@ class Notebook:
         url = _URL_LINE.match(rest)
         self.titles[doc_id] = f"{title} ({url.group(1)})" if url else title
         self.read_ids.append(doc_id)
+        self._saw(doc_id, text)
+
+    def _saw(self, doc_id: str, text: str) -> None:
+        self.seen[doc_id] = f"{self.seen.get(doc_id, '')}\n{text}".strip()
 
     def sources(self) -> list[str]:
         """Cited ids first (in citation order), then the documents read."""
@@ -313,7 +336,16 @@ async def research(
         task_text += await _first_search(ctx, notebook, queries, result_chars)
     replica = agent_replica(ctx, agent, task_id=task.id)
     prompt = _Prompt(system, task_text, result_chars, schemas)
-    taken, stopped_by = await _run_steps(ctx, agent, tools, notebook, prompt, replica)
+    try:
+        taken, stopped_by = await _run_steps(ctx, agent, tools, notebook, prompt, replica)
+    except ModelOutputError:
+        if not notebook.seen:
+            raise
+        taken, stopped_by = agent.max_steps, None
+    extracted = not notebook.findings and bool(notebook.seen)
+    if extracted:
+        # The model gave no finding a document supports: quote the documents it was shown.
+        notebook.add_findings(extract_findings(question, notebook.seen, MAX_FINDINGS))
     return TaskResult(
         task_id=task.id,
         status="done",
@@ -324,6 +356,7 @@ async def research(
             "titles": {i: notebook.titles[i] for i in notebook.sources()},
             "steps": taken,
             "stopped_by": stopped_by,
+            "extracted": extracted,
         },
         sources=notebook.sources(),
         usage=replica.usage,
@@ -397,16 +430,22 @@ async def _run_steps(
 async def _first_search(
     ctx: RunContext, notebook: Notebook, queries: Sequence[str], result_chars: int
 ) -> str:
-    """Search the first query that finds documents; its hits as prompt text (or nothing)."""
-    for query in dict.fromkeys(q.strip() for q in queries if q and q.strip()):
-        call = (SEARCH, {"query": query})
-        [result] = await job_toolbox(ctx, op="the researcher").call_many([call])
-        if isinstance(result, ToolError) or not _SEARCH_HIT.search(result):
-            continue
-        notebook.record_results([call], [result])
-        results = clip(result, result_chars)
-        return "\n\n" + prompts.RESEARCHER_FIRST_SEARCH.format(results=results)
-    return ""
+    """Search every query (the sub-question's words, then the job's question) at once;
+    their hits, merged in turn with the sub-question's first, as prompt text (or nothing).
+
+    The searches use the questions' own words, so the researcher starts from relevant
+    documents even when its own queries would be poor.
+    """
+    unique = list(dict.fromkeys(q.strip() for q in queries if q and q.strip()))
+    calls = [(SEARCH, {"query": query}) for query in unique]
+    replies = await job_toolbox(ctx, op="the researcher").call_many(calls) if calls else []
+    found = [r for r in replies if not isinstance(r, ToolError) and _SEARCH_HIT.search(r)]
+    if not found:
+        return ""
+    merged = merge_hits(found, FIRST_SEARCH_HITS)
+    notebook.record_results([(SEARCH, {"query": unique[0]})], [merged])
+    results = clip(merged, result_chars)
+    return "\n\n" + prompts.RESEARCHER_FIRST_SEARCH.format(results=results)
 
 
 def findings_text(findings: Sequence[Mapping[str, Any]]) -> str:

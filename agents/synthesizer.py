@@ -2,8 +2,9 @@
 
 The model writes the report as structured output (sections of paragraphs, each with
 the ids of the sources behind it, only ids the findings cite); ``agents.citations``
-renders it. The report always cites when there is evidence: if the model cites
-nothing, the findings are added with their own sources. It is anytime: after an early
+renders it. A paragraph keeps only the citations whose evidence holds its words. The
+report always cites when there is evidence: if the model cites nothing, the findings
+are added with their own sources. It is anytime: after an early
 stop, or when the budget leaves no room for a model call, it reports what is done and
 says so.
 """
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from agents import prompts
 from agents.citations import CitedText, Report, ReportSection, cites_anything, render_report
 from agents.common import agent_replica, clip, generate_json
+from agents.grounding import grounded_ids
 from orchestrator import (
     AgentSpec,
     BudgetExceeded,
@@ -147,6 +149,30 @@ def report_tokens(max_sections: int) -> int:
     return 100 + 450 * max_sections
 
 
+def grounded_sections(sections: Sequence[ReportSection], evidence: Evidence) -> list[ReportSection]:
+    """The sections with each paragraph citing only sources whose evidence holds its words.
+
+    A source's evidence is its title and the findings that cite it (each checked against
+    the document when it was found); a paragraph none of its sources supports cites the
+    best-supported source instead, or none (``agents.grounding``).
+    """
+    texts = dict(evidence.sources)
+    for task in evidence.tasks:
+        for finding in task.findings:
+            for source_id in finding.source_ids:
+                texts[source_id] = f"{texts.get(source_id, '')}\n{finding.text}"
+    return [
+        ReportSection(
+            section.heading,
+            tuple(
+                CitedText(p.text, tuple(grounded_ids(p.text, p.source_ids, texts)))
+                for p in section.paragraphs
+            ),
+        )
+        for section in sections
+    ]
+
+
 def reply_sections(reply: Mapping[str, Any]) -> list[ReportSection]:
     return [
         ReportSection(
@@ -167,8 +193,14 @@ async def synthesize(
     stopped_by: str | None = None,
     max_sections: int = 3,
     attempts: int = 2,
+    with_findings: bool = False,
 ) -> tuple[str, TokenUsage]:
-    """The Markdown report answering ``question`` from ``results``, and the tokens it took."""
+    """The Markdown report answering ``question`` from ``results``, and the tokens it took.
+
+    ``with_findings`` adds, after the model's sections, one section per sub-question with
+    its cited findings: the report shows every branch of the research, whatever the
+    model's summary keeps.
+    """
     evidence = gather_evidence(results)
     notes = progress_notes(results, total_tasks=total_tasks, stopped_by=stopped_by)
     title = question
@@ -201,8 +233,10 @@ async def synthesize(
     else:
         data = reply.model_dump()
         title = str(data["title"]).strip() or question
-        sections = reply_sections(data)
-        if evidence.has_cited_findings() and not cites_anything(sections, evidence.sources):
+        sections = grounded_sections(reply_sections(data), evidence)
+        if with_findings:
+            sections += findings_sections(evidence)
+        elif evidence.has_cited_findings() and not cites_anything(sections, evidence.sources):
             cited = [f for task in evidence.tasks for f in task.findings if f.source_ids]
             sections.append(ReportSection("Evidence", tuple(cited)))
     report = Report(title, tuple(sections), evidence.sources, tuple(notes))

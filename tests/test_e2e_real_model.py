@@ -1,8 +1,8 @@
 """The one end-to-end check that a real model works: the README's research job on SmolLM2.
 
 Runs the CLI as a user does (embedded store, embedded model, built-in corpus), then
-asserts structure, not prose: the job completes, its plan is a valid DAG, and the
-report cites at least one real corpus document.
+asserts structure, not prose: the job completes, its plan is a valid DAG of three
+well-formed, distinct sub-questions, and the report cites at least one real corpus document.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.plan_quality import plan_text_problems
 from orchestrator.dag import build_dag, validate_plan
 from orchestrator.job import JobRecord
 from orchestrator.plan import TaskPlan
@@ -59,6 +60,10 @@ async def test_research_job_runs_end_to_end_on_the_embedded_model(tmp_path: Path
     assert plan_json is not None
     plan = TaskPlan.model_validate_json(plan_json)
     assert validate_plan(plan) == []
+    # Width: three distinct, well-formed sub-questions, none a copy of the question.
+    assert len(plan.tasks) == 3, plan
+    numbered = [(task.id, task.description) for task in plan.tasks]
+    assert plan_text_problems(QUESTION, numbered, fewest=3) == []
     dag = build_dag(plan)
     assert dag.number_of_nodes() == len(plan.tasks)
     assert any(r.status == "done" for r in results.values())

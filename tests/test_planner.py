@@ -144,3 +144,120 @@ def test_slug_normalizes_ids() -> None:
     assert slug("  Step 1: Background!  ") == "step-1-background"
     assert slug("***") == ""
     assert len(slug("x" * 100)) == 64
+
+
+GC_QUESTION = "How does Python's garbage collector handle reference cycles?"
+DEGENERATE = plan_json(
+    ("q", f"{GC_QUESTION} 1. 1. 1. 2. 1. 3. 2?", []),
+    ("q2", GC_QUESTION, []),
+    ("refcount", "What is reference counting?", []),
+)
+WIDE = plan_json(
+    ("refcount", "What is reference counting?", []),
+    ("cycles", "What is a reference cycle?", []),
+    ("gc-module", "How does the gc module find cyclic garbage?", []),
+)
+
+
+async def test_a_degenerate_plan_is_fed_back_and_retried() -> None:
+    model = ScriptedModel(replies(DEGENERATE, WIDE))
+    ctx, _ = make_context(model)
+    plan, _ = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3
+    )
+    assert [t.id for t in plan.tasks] == ["refcount", "cycles", "gc-module"]
+    schema = model.calls[0].json_schema
+    assert schema is not None and schema["properties"]["subquestions"]["minItems"] == 3
+    feedback = model.calls[1].messages[-1].content
+    assert "list numbers" in feedback and "repeats the question" in feedback
+    assert "1 usable sub-question;" in feedback and "at least 3" in feedback
+
+
+async def test_without_derive_a_plan_that_stays_degenerate_fails() -> None:
+    model = ScriptedModel(replies(DEGENERATE))
+    ctx, _ = make_context(model)
+    with pytest.raises(PlanError, match="no valid plan in 1 attempt;") as raised:
+        await plan_research(ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, attempts=1)
+    assert any("list numbers" in problem for problem in raised.value.problems)
+
+
+async def test_derive_keeps_the_models_usable_subquestions_and_says_what_it_made() -> None:
+    two_good = plan_json(
+        ("refcount", "What is reference counting?", []),
+        ("copy", GC_QUESTION, []),
+        ("cycles", "What is a reference cycle?", []),
+    )
+    # Too short for the schema (three sub-questions at least).
+    flat_short = json.dumps(
+        {"subquestions": [{"id": "x", "question": "What is reference counting?"}]}
+    )
+    model = ScriptedModel(replies(DEGENERATE, two_good, flat_short))
+    ctx, log = make_context(model)
+    plan, usage = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
+    )
+    assert [t.description for t in plan.tasks] == [
+        "What is reference counting?",
+        "What is a reference cycle?",
+        "What is meant by Python's garbage collector?",
+    ]
+    assert [t.id for t in plan.tasks] == ["q1", "q2", "derived3"]
+    assert all(t.depends_on == () and t.params["question"] == t.description for t in plan.tasks)
+    [note] = log.of_type("log")
+    assert note.data["derived"] == ["derived3"]
+    assert "2 usable sub-question(s)" in note.data["message"]
+    assert usage == ctx.budget.usage and len(model.calls) == 3
+
+
+async def test_derive_with_nothing_usable_plans_from_the_question_alone() -> None:
+    copies = json.dumps(
+        {"subquestions": [{"id": f"q{i}", "question": GC_QUESTION} for i in range(3)]}
+    )
+    model = ScriptedModel(replies("{broken", DEGENERATE.replace("refcount", "x")[:10], copies))
+    ctx, log = make_context(model)
+    plan, _ = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
+    )
+    assert len(plan.tasks) == 3
+    assert all(t.id.startswith("derived") for t in plan.tasks)
+    assert log.of_type("log")[0].data["derived"] == [t.id for t in plan.tasks]
+
+
+async def test_derive_does_not_hide_a_model_that_never_writes_json() -> None:
+    model = ScriptedModel(replies("I am not JSON", "still not JSON"))
+    ctx, log = make_context(model)
+    with pytest.raises(PlanError, match="no valid plan in 2 attempts"):
+        await plan_research(
+            ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, attempts=2, derive=True
+        )
+    assert log.of_type("log") == []
+
+
+async def test_derive_stops_asking_once_the_replies_hold_enough_usable_subquestions() -> None:
+    two_more = plan_json(
+        ("copy", GC_QUESTION, []),
+        ("cycles", "What is a reference cycle?", []),
+        ("gc-module", "How does the gc module find cyclic garbage?", []),
+    )
+    model = ScriptedModel(replies(DEGENERATE, two_more))
+    ctx, log = make_context(model)
+    plan, _ = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
+    )
+    assert len(model.calls) == 2
+    assert [t.description for t in plan.tasks] == [
+        "What is reference counting?",
+        "What is a reference cycle?",
+        "How does the gc module find cyclic garbage?",
+    ]
+    assert log.of_type("log")[0].data["derived"] == []
+
+
+async def test_derive_plans_for_a_model_whose_replies_are_all_cut_short() -> None:
+    cut = '{"subquestions": [{"id": "1", "question": "list_tuple_2_2_2_2_2_2_2_2_2_2_2'
+    model = ScriptedModel(replies(cut, cut, cut))
+    ctx, log = make_context(model)
+    plan, _ = await plan_research(
+        ctx, AgentSpec(), GC_QUESTION, max_subquestions=3, min_subquestions=3, derive=True
+    )
+    assert len(plan.tasks) == 3 and len(log.of_type("log")[0].data["derived"]) == 3

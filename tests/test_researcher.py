@@ -123,7 +123,9 @@ async def test_steps_are_bounded_and_the_last_one_allows_no_tool_calls() -> None
     def script(request: GenerateRequest, _: int) -> str:
         assert request.json_schema is not None
         if request.json_schema["properties"]["tool_calls"]["maxItems"] == 0:
-            return step(findings=[{"claim": "Found it in the docs.", "source_ids": ["gc"]}])
+            return step(
+                findings=[{"claim": "The cyclic collector finds cycles.", "source_ids": ["gc"]}]
+            )
         return search_again
 
     model = ScriptedModel(script)
@@ -132,7 +134,9 @@ async def test_steps_are_bounded_and_the_last_one_allows_no_tool_calls() -> None
     assert len(model.calls) == 3
     assert "last step" in model.calls[-1].messages[-1].content
     assert result.output["steps"] == 3
-    assert result.output["findings"] == [{"claim": "Found it in the docs.", "source_ids": ["gc"]}]
+    assert result.output["findings"] == [
+        {"claim": "The cyclic collector finds cycles.", "source_ids": ["gc"]}
+    ]
 
 
 async def test_only_ids_seen_in_tool_results_can_be_cited() -> None:
@@ -143,7 +147,10 @@ async def test_only_ids_seen_in_tool_results_can_be_cited() -> None:
         steps(
             step([{"tool": "search", "query": "cyclic garbage collector"}]),
             invented,
-            step(findings=[{"claim": "Real and cited claim.", "source_ids": ["gc"]}], done=True),
+            step(
+                findings=[{"claim": "The garbage collector finds cycles.", "source_ids": ["gc"]}],
+                done=True,
+            ),
         )
     )
     ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
@@ -200,7 +207,9 @@ async def test_dependency_findings_are_context_and_citable() -> None:
     model = ScriptedModel(
         steps(
             step(
-                findings=[{"claim": "This builds on the earlier finding.", "source_ids": ["gc"]}],
+                findings=[
+                    {"claim": "Cyclic garbage is found by the collector.", "source_ids": ["gc"]}
+                ],
                 done=True,
             )
         )
@@ -256,3 +265,48 @@ async def test_a_budget_spent_mid_loop_keeps_the_findings_so_far() -> None:
     assert len(model.calls) == 1
     assert result.output["stopped_by"] == "max_tokens"
     assert result.output["findings"][0]["source_ids"] == ["gc"]
+
+
+async def test_a_claim_cites_the_seen_document_that_holds_its_words() -> None:
+    # The model cites "with" for a claim about the garbage collector: the citation moves to
+    # the document the first search showed that holds the claim's words.
+    model = ScriptedModel(
+        steps(
+            step(
+                findings=[
+                    {"claim": "The cyclic garbage collector finds cycles.", "source_ids": ["with"]},
+                    {"claim": "Lists are sorted with timsort.", "source_ids": ["gc"]},
+                ],
+                done=True,
+            )
+        )
+    )
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    task = TaskSpec(id="t", params={"question": "What do the garbage collector and with do?"})
+    result = await research(ctx, AgentSpec(), task, {})
+    assert result.output["findings"] == [
+        {"claim": "The cyclic garbage collector finds cycles.", "source_ids": ["gc"]},
+    ]
+    assert result.output["extracted"] is False
+
+
+async def test_without_a_supported_finding_the_seen_documents_are_quoted() -> None:
+    garbage = step(
+        findings=[{"claim": "Zq 1f833b442f2c172f2f7f8c5d46d1328d62c13b4645", "source_ids": ["gc"]}],
+        done=True,
+    )
+    model = ScriptedModel(steps(garbage, garbage))
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=2), TASK, {})
+    assert result.output["extracted"] is True
+    assert result.output["findings"] == [
+        {"claim": "The cyclic garbage collector finds cycles.", "source_ids": ["gc"]}
+    ]
+    assert result.sources == ["gc"]
+
+
+async def test_a_model_that_never_replies_in_format_still_yields_the_quoted_documents() -> None:
+    model = ScriptedModel(steps("not json", "not json", "not json", "not json"))
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    result = await research(ctx, AgentSpec(max_steps=2), TASK, {})
+    assert result.output["extracted"] is True and result.sources == ["gc"]

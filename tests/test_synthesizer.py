@@ -59,7 +59,10 @@ async def test_the_report_cites_what_the_model_cites() -> None:
         report_reply(
             [
                 {"text": "Cycles need a collector.", "source_ids": ["gc"]},
-                {"text": "Most objects go at once.", "source_ids": ["rc", "gc"]},
+                {
+                    "text": "Refcounts free most objects, and a collector finds cycles.",
+                    "source_ids": ["rc", "gc"],
+                },
             ]
         )
     )
@@ -67,7 +70,7 @@ async def test_the_report_cites_what_the_model_cites() -> None:
     report, usage = await synthesize(ctx, AgentSpec(), QUESTION, RESULTS, total_tasks=2)
     assert report.startswith("# Freeing memory\n")
     assert "Cycles need a collector. [1]" in report
-    assert "Most objects go at once. [1][2]" in report
+    assert "Refcounts free most objects, and a collector finds cycles. [1][2]" in report
     assert report.endswith(
         "## Sources\n\n- [1] gc — Garbage collection\n- [2] rc — Reference counts\n"
     )
@@ -147,3 +150,21 @@ def test_no_findings_is_said() -> None:
     empty = {"a": TaskResult(task_id="a", status="done", output={"findings": []})}
     notes = progress_notes(empty, total_tasks=1, stopped_by=None)
     assert notes == ["No research findings were gathered; this report is not backed by sources."]
+
+
+async def test_a_paragraph_cites_only_sources_whose_findings_hold_its_words() -> None:
+    model = model_for(
+        report_reply(
+            [
+                # Cites gc for a claim about reference counts: moved to rc.
+                {"text": "Refcounts free most objects.", "source_ids": ["gc"]},
+                # Nothing found says this: left uncited.
+                {"text": "Memory is returned to the operating system.", "source_ids": ["rc"]},
+            ]
+        )
+    )
+    ctx, _ = make_context(model)
+    report, _ = await synthesize(ctx, AgentSpec(), QUESTION, RESULTS, total_tasks=2)
+    assert "Refcounts free most objects. [1]" in report
+    assert "Memory is returned to the operating system.\n" in report
+    assert "- [1] rc — Reference counts" in report and "gc —" not in report

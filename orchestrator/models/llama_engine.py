@@ -21,6 +21,7 @@ from typing import Any
 
 from orchestrator.errors import BackendUnavailable, MissingExtra
 from orchestrator.models.protocol import ChatMessage, FinishReason, GenerateRequest, TokenLogprob
+from orchestrator.models.runaway import CHECK_EVERY, repeating_tail
 from orchestrator.models.stop_text import StopWindow
 
 WHAT = "the embedded model (SmolLM2-135M-Instruct on llama.cpp)"
@@ -243,6 +244,9 @@ class LlamaEngine:
                     finish = "stop"
                     break
                 if count >= budget:
+                    break
+                if count % CHECK_EVERY == 0 and repeating_tail(window.text):
+                    # A loop would only run on to max_tokens: cut it now (finish "length").
                     break
         except (RuntimeError, ValueError) as exc:
             raise BackendUnavailable(
