@@ -63,6 +63,13 @@ from what its prompt asks (the cue in brackets):
 - TUMIX: a tool agent's step (a ``calls`` schema) calls the first tool with the question
   while it has no tool results, then answers under the answer rule with them in view.
 
+- Correlated judges (``--trap-share``, ``--judge-correlation`` rho; off by default): a
+  share of the wrong fresh answers go to one trap value (the solver's most common wrong
+  answer), and whenever the trap is among what a judge is shown, the judge prefers it with
+  probability rho before its usual rule: a picking judge picks it, a pairwise judge prefers
+  its side, a quality reading reads it as if it were right. Judges then err the way the
+  solver errs, as a real model judging its own answers does.
+
 JSON-schema requests get schema-following JSON, filled by field name and type. A question
 counts as right when the last answer the operator's answer states ("answer is X",
 "answer: X", else its last number) is the right value. An operator that raises on a
@@ -114,6 +121,15 @@ class World:
     p_follow: float
     wrong: int
     seed: int
+    # Correlated errors: the share of wrong fresh answers that are the trap (the first wrong
+    # value; None spreads them evenly), and the chance rho that a judge or quality reading
+    # prefers the trap whenever it is shown (0: judges err independently of the solver).
+    trap_share: float | None = None
+    judge_correlation: float = 0.0
+
+    def trap(self, q: int) -> int:
+        """The wrong answer the solver and, with ``judge_correlation``, its judges prefer."""
+        return self.wrong_values(q)[0]
 
     def right(self, q: int) -> int:
         return random.Random(f"{self.seed}:{q}").randint(100, 999)
@@ -162,6 +178,9 @@ class NoisySolver:
         self.q = q
         self.right = world.right(q)
         self.rng = random.Random(seed)
+        # The correlated judges' own draws: the main stream stays the same whatever rho is,
+        # so runs with and without correlation answer and judge alike until a judge is lured.
+        self.lure_rng = random.Random(seed + 1)
         # Every worked trace written, with the answer it ends on (newest last): partial
         # traces shown back (paused, probed, compared) are looked up here.
         self.written: dict[str, int] = {}
@@ -171,7 +190,17 @@ class NoisySolver:
     def fresh(self) -> int:
         if self.rng.random() < self.world.p_right:
             return self.right
-        return self.rng.choice(self.world.wrong_values(self.q))
+        wrong = self.world.wrong_values(self.q)
+        if self.world.trap_share is None:
+            return self.rng.choice(wrong)
+        if len(wrong) == 1 or self.rng.random() < self.world.trap_share:
+            return wrong[0]
+        return self.rng.choice(wrong[1:])
+
+    def lured(self, shown: Sequence[int | None]) -> bool:
+        """Whether a judge shown ``shown`` falls for the trap (correlated errors only)."""
+        rho = self.world.judge_correlation
+        return rho > 0 and self.world.trap(self.q) in shown and self.lure_rng.random() < rho
 
     def plurality(self, values: Sequence[int]) -> int:
         counts = Counter(values)
@@ -189,13 +218,19 @@ class NoisySolver:
         right = [i for i, a in enumerate(answers) if a == self.right]
         wrong = [i for i, a in enumerate(answers) if a != self.right]
         if right and (not wrong or self.rng.random() < self.world.p_judge):
-            return self.rng.choice(right)
-        return self.rng.choice(wrong or right)
+            chosen = self.rng.choice(right)
+        else:
+            chosen = self.rng.choice(wrong or right)
+        if self.lured(answers):
+            trap = self.world.trap(self.q)
+            return self.lure_rng.choice([i for i, a in enumerate(answers) if a == trap])
+        return chosen
 
     def quality(self, answer: int | None) -> float:
         """A noisy reading z of whether ``answer`` is right (higher: more likely right)."""
-        sign = 1.0 if answer == self.right else -1.0
-        return sign * self.world.gap / 2 + self.rng.gauss(0.0, 1.0)
+        noise = self.rng.gauss(0.0, 1.0)
+        sign = 1.0 if answer == self.right or self.lured([answer]) else -1.0
+        return sign * self.world.gap / 2 + noise
 
     def angle(self) -> str:
         """A varied phrase, so that texts differ as sampled LLM texts do."""
@@ -418,8 +453,12 @@ class NoisySolver:
         if self.right in (a, b):
             favoured = "A" if a == self.right else "B"
             other = "B" if favoured == "A" else "A"
-            return favoured if self.rng.random() < self.world.p_judge else other
-        return self.rng.choice(["A", "B"])
+            verdict = favoured if self.rng.random() < self.world.p_judge else other
+        else:
+            verdict = self.rng.choice(["A", "B"])
+        if self.lured([a, b]):
+            return "A" if a == self.world.trap(self.q) else "B"
+        return verdict
 
     def label(self, item: int | None, options: Sequence[str]) -> str:
         """A value label (sure/likely/impossible) by thirds of the quality reading."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from noisy_solver import SEATS, NoisySolver, World, final_value
+from quality_stats import wilson_interval
 
 from agents.strategies.operators import STRATEGIES
 from agents.strategies.runtime import Branches, parse_params
@@ -313,16 +313,6 @@ async def run_config(
     return row
 
 
-def wilson_interval(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95 % Wilson score interval of an accuracy of ``right`` out of ``n``."""
-    if n == 0:
-        return 0.0, 1.0
-    p = right / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - spread), min(1.0, centre + spread)
-
-
 PROFILE_HEADER = (
     "# Accuracy/cost profiles for op: auto, measured with bench/operators.py on its scripted\n"
     "# noisy solver (not a real model): {command}\n"
@@ -399,6 +389,37 @@ def selected(configs: Sequence[Config], only: str | None) -> list[Config]:
     return [c for c in configs if c.op in wanted]
 
 
+def ranking(rows: Sequence[dict[str, Any]], rho: float) -> dict[str, Any]:
+    """The configs of one judge-correlation run, most accurate first."""
+    ordered = sorted(rows, key=lambda row: (-row["accuracy"], row["tokens_per_question"]))
+    return {
+        "ranking": f"judge_correlation {rho}",
+        "order": [f"{row['config']}: {row['accuracy']}" for row in ordered],
+    }
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be between 0 and 1")
+    return value
+
+
+def _rhos(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers, e.g. 0,0.5"
+        ) from None
+    bad = [v for v in values if not 0.0 <= v < 1.0]
+    if bad or not values:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: each rho must be in [0, 1), e.g. 0,0.5 (bad: {bad or 'none given'})"
+        )
+    return values
+
+
 def _probability(text: str) -> float:
     value = float(text)
     if not 0.0 < value < 1.0:
@@ -425,30 +446,60 @@ def main(argv: list[str] | None = None) -> None:
         "--concurrency", type=int, default=10_000, help="questions in flight at once"
     )
     parser.add_argument("--profiles", type=Path, help="also write the rows as auto profiles here")
+    parser.add_argument(
+        "--trap-share",
+        type=_share,
+        help="share of wrong answers that are the trap, the solver's favourite (default: even)",
+    )
+    parser.add_argument(
+        "--judge-correlation",
+        type=_rhos,
+        default=[0.0],
+        help="comma-separated rho: judges prefer the trap with this probability; each runs",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results file")
     args = parser.parse_args(argv)
-    world = World(args.p_right, args.p_judge, args.p_follow, args.wrong, args.seed)
     missing = sorted(set(STRATEGIES) - {c.op for c in CONFIGS})
     if missing:
         raise SystemExit(f"no bench config for operators {missing}; add one to CONFIGS")
-    rows = []
-    for config in selected(CONFIGS, args.only):
-        row = asyncio.run(
-            run_config(
-                config,
-                world,
-                args.questions,
-                args.seed,
-                latency_s=args.latency_ms / 1000,
-                concurrency=args.concurrency,
-            )
+    rows: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
+    for rho in args.judge_correlation:
+        world = World(
+            args.p_right,
+            args.p_judge,
+            args.p_follow,
+            args.wrong,
+            args.seed,
+            trap_share=args.trap_share,
+            judge_correlation=rho,
         )
-        print(json.dumps(row), flush=True)
-        rows.append(row)
-    verdicts = checks(rows)
-    for verdict in verdicts:
-        print(json.dumps(verdict), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps([*rows, *verdicts], indent=2) + "\n")
+        these = []
+        for config in selected(CONFIGS, args.only):
+            row = asyncio.run(
+                run_config(
+                    config,
+                    world,
+                    args.questions,
+                    args.seed,
+                    latency_s=args.latency_ms / 1000,
+                    concurrency=args.concurrency,
+                )
+            )
+            if args.trap_share is not None or rho > 0:
+                row.update(trap_share=args.trap_share, judge_correlation=rho)
+            print(json.dumps(row), flush=True)
+            these.append(row)
+        if len(args.judge_correlation) > 1:
+            verdicts.append(ranking(these, rho))
+            print(json.dumps(verdicts[-1]), flush=True)
+        rows.extend(these)
+    if args.judge_correlation == [0.0]:
+        verdicts.extend(checks(rows))
+        for verdict in verdicts:
+            print(json.dumps(verdict), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps([*rows, *verdicts], indent=2) + "\n")
     if args.profiles is not None:
         command = "python bench/operators.py " + " ".join(
             argv if argv is not None else sys.argv[1:]
