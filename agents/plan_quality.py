@@ -129,18 +129,23 @@ def copies_question(text: str, question: str) -> bool:
 
 
 def plan_text_problems(
-    question: str, subquestions: Sequence[tuple[str, str]], *, fewest: int = 1
+    question: str,
+    subquestions: Sequence[tuple[str, str]],
+    *,
+    fewest: int = 1,
+    allow_copy: bool = False,
 ) -> list[str]:
     """Every problem of a plan's (id, sub-question) pairs, as sentences for the model.
 
-    A sub-question must be well formed (``degenerate``), must not copy the question, and
+    A sub-question must be well formed (``degenerate``), must not copy the question
+    (unless ``allow_copy``: a plan of one sub-question may be the question itself), and
     must not duplicate an earlier one; at least ``fewest`` must remain usable.
     """
     problems = []
     kept: list[tuple[str, list[str]]] = []
     for sub_id, text in subquestions:
         reason = degenerate(text)
-        if reason is None and copies_question(text, question):
+        if reason is None and not allow_copy and copies_question(text, question):
             reason = "it only repeats the question; ask about one part of it"
         if reason is None:
             mine = content_words(text)
@@ -160,11 +165,14 @@ def plan_text_problems(
 
 
 def usable_subquestions(question: str, candidates: Sequence[str], limit: int) -> list[str]:
-    """Up to ``limit`` of ``candidates`` that pass every check, first ones first."""
+    """Up to ``limit`` of ``candidates`` that pass every check, first ones first.
+
+    With a ``limit`` of one, the question itself is a usable sub-question.
+    """
     kept: list[str] = []
     for text in candidates:
         pairs = [(str(i), t) for i, t in enumerate([*kept, text])]
-        if not plan_text_problems(question, pairs, fewest=0):
+        if not plan_text_problems(question, pairs, fewest=0, allow_copy=limit == 1):
             kept.append(text)
         if len(kept) == limit:
             break

@@ -261,6 +261,7 @@ async def plan_research(
                 question,
                 [(t.id, t.description) for t in research],
                 fewest=max(0, fewest - (len(plan.tasks) - len(research))),
+                allow_copy=max_subquestions == 1,
             )
             if not problems:
                 return plan, replica.usage

@@ -344,8 +344,12 @@ async def research(
         taken, stopped_by = agent.max_steps, None
     extracted = not notebook.findings and bool(notebook.seen)
     if extracted:
-        # The model gave no finding a document supports: quote the documents it was shown.
-        notebook.add_findings(extract_findings(question, notebook.seen, MAX_FINDINGS))
+        # The model gave no finding a document supports: quote the documents it was shown,
+        # by the sub-question's words, else by the job's (a sub-question may name none).
+        quoted = extract_findings(question, notebook.seen, MAX_FINDINGS)
+        if not quoted and ctx.question and ctx.question != question:
+            quoted = extract_findings(ctx.question, notebook.seen, MAX_FINDINGS)
+        notebook.add_findings(quoted)
     return TaskResult(
         task_id=task.id,
         status="done",

@@ -11,6 +11,7 @@ live context by id.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -41,6 +42,9 @@ Rebuild = Callable[["JobRef"], Awaitable["RunContext"]]
 # processes' jobs, by job id.
 _LIVE: dict[str, RunContext] = {}
 _REBUILT: dict[str, RunContext] = {}
+# One rebuild at a time per job: tasks of one job that reach a worker together must share
+# one context (a second one would hold its store and models open, never to be closed).
+_REBUILDING: dict[str, asyncio.Lock] = {}
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,15 @@ class JobRef:
         live = _LIVE.get(self.job_id) or _REBUILT.get(self.job_id)
         if live is not None:
             return live
-        ctx = await self.rebuild(self)
-        return _REBUILT.setdefault(self.job_id, ctx)
+        lock = _REBUILDING.setdefault(self.job_id, asyncio.Lock())
+        async with lock:
+            rebuilt = _REBUILT.get(self.job_id)
+            if rebuilt is None:
+                rebuilt = _REBUILT[self.job_id] = await self.rebuild(self)
+        # Tasks that waited on this lock hold it themselves; later ones find the context.
+        if _REBUILDING.get(self.job_id) is lock and not lock.locked():
+            del _REBUILDING[self.job_id]
+        return rebuilt
 
 
 def register_live(ctx: RunContext) -> None:

@@ -158,3 +158,11 @@ def test_merged_hits_alternate_between_queries_each_document_once() -> None:
     second = "[b] B — y\n[d] D — y"
     assert merge_hits([first, second], 3).splitlines() == ["[a] A — x", "[b] B — y", "[c] C — x"]
     assert merge_hits([first, second], 9).splitlines()[-1] == "[d] D — y"
+
+
+def test_a_plan_of_one_sub_question_may_be_the_question_itself() -> None:
+    [problem] = plan_text_problems(QUESTION, [("q1", QUESTION)], fewest=1)[:1]
+    assert "only repeats the question" in problem
+    assert plan_text_problems(QUESTION, [("q1", QUESTION)], fewest=1, allow_copy=True) == []
+    assert usable_subquestions(QUESTION, [QUESTION], limit=1) == [QUESTION]
+    assert usable_subquestions(QUESTION, [QUESTION], limit=2) == []

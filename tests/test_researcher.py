@@ -305,6 +305,23 @@ async def test_without_a_supported_finding_the_seen_documents_are_quoted() -> No
     assert result.sources == ["gc"]
 
 
+async def test_a_sub_question_naming_nothing_quotes_by_the_job_question() -> None:
+    garbage = step(
+        calls=[{"tool": "search", "args": {"query": "cyclic garbage collector"}}],
+        findings=[{"claim": "Zq 1f833b442f2c172f2f7f8c5d46d1328d62c13b4645", "source_ids": ["gc"]}],
+        done=True,
+    )
+    model = ScriptedModel(steps(garbage, garbage))
+    ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
+    ctx.question = "How are cycles found?"
+    vague = TaskSpec(id="vague", params={"question": "What about alpha 32?"})
+    result = await research(ctx, AgentSpec(max_steps=2), vague, {})
+    assert result.output["extracted"] is True
+    assert result.output["findings"] == [
+        {"claim": "The cyclic garbage collector finds cycles.", "source_ids": ["gc"]}
+    ]
+
+
 async def test_a_model_that_never_replies_in_format_still_yields_the_quoted_documents() -> None:
     model = ScriptedModel(steps("not json", "not json", "not json", "not json"))
     ctx, _ = make_context(model, tools=corpus_tools(CORPUS))
