@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from tests.bench_modules import load_bench_module
 
-def _load() -> ModuleType:
-    # bench/ is a folder of scripts, not a package: load the module from its file.
-    path = Path(__file__).resolve().parents[1] / "bench" / "baseline_goals.py"
-    spec = importlib.util.spec_from_file_location("bench_baseline_goals", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-goals = _load()
+goals = load_bench_module("baseline_goals")
 
 
 def _row(label: str, system: str, makespan: float, **extra: Any) -> dict[str, Any]:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from orchestrator.dag import build_dag
 from orchestrator.errors import PlanError
 from orchestrator.plan import TaskPlan, TaskSpec
+from tests.bench_modules import load_bench_module
 
-
-def _load() -> ModuleType:
-    # bench/ is a folder of scripts, not a package: load the module from its file.
-    path = Path(__file__).resolve().parents[1] / "bench" / "dag_shapes.py"
-    spec = importlib.util.spec_from_file_location("bench_dag_shapes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-shapes = _load()
+shapes = load_bench_module("dag_shapes")
 
 
 def _plan(*tasks: tuple[str, tuple[str, ...], float]) -> TaskPlan:
