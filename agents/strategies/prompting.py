@@ -49,3 +49,23 @@ def with_references(
 def distinct_texts(texts: Sequence[str]) -> list[str]:
     """Non-blank texts without exact repeats, in order (a repeat adds no new branch)."""
     return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+
+
+def step_value_prompt(question: str, steps: str, *, label: bool) -> str:
+    """Ask a judge how promising a partial solution is: a label (sure / likely / impossible)
+    or a 1-10 score, as JSON with a reason first (tree search and MCTS value their nodes so)."""
+    if label:
+        ask_for = (
+            "sure (certainly leads to a correct answer), likely (might), or impossible "
+            '(a mistake or a dead end). Reply as JSON: {"reason": "<one sentence>", '
+            '"value": "sure" | "likely" | "impossible"}.'
+        )
+    else:
+        ask_for = (
+            'from 1 (a dead end) to 10 (certainly right). Reply as JSON: {"reason": '
+            '"<one sentence>", "score": <1-10>}.'
+        )
+    return (
+        f"Question:\n{question}\n\nPartial solution:\n{steps}\n\nEvaluate whether these "
+        f"steps are on track to a correct answer: {ask_for}"
+    )

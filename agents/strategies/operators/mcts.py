@@ -32,7 +32,7 @@ from agents.common import clip
 from agents.strategies.judge_scorer import JUDGE_SYSTEM, SCORE_SCHEMA
 from agents.strategies.judges_scores import read_score
 from agents.strategies.mcts_tree import SearchTree
-from agents.strategies.prompting import ask, distinct_texts
+from agents.strategies.prompting import ask, distinct_texts, step_value_prompt
 from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget, question_of
 from agents.strategies.tree_beam import VALUE_WORDS, parse_value
 from orchestrator import BudgetExceeded, ChatMessage, InnerOp, ModelOutputError, StrategyOutcome
@@ -141,21 +141,10 @@ class _Mcts:
 
     async def value(self, node_id: int) -> float:
         p = self.params
-        if p.evaluate == "label":
-            ask_for = (
-                "sure (certainly leads to a correct answer), likely (might), or impossible "
-                '(a mistake or a dead end). Reply as JSON: {"reason": "<one sentence>", '
-                '"value": "sure" | "likely" | "impossible"}.'
-            )
-        else:
-            ask_for = (
-                'from 1 (a dead end) to 10 (certainly right). Reply as JSON: {"reason": '
-                '"<one sentence>", "score": <1-10>}.'
-            )
-        prompt = (
-            f"Question:\n{self.question}\n\nPartial solution:\n"
-            f"{clip(self._steps_text(node_id), p.clip_chars)}\n\nEvaluate whether these steps "
-            f"are on track to a correct answer: {ask_for}"
+        prompt = step_value_prompt(
+            self.question,
+            clip(self._steps_text(node_id), p.clip_chars),
+            label=p.evaluate == "label",
         )
         system = self.evaluator.agent.system or JUDGE_SYSTEM
         reply = await self.evaluator.text(

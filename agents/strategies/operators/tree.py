@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from agents.common import clip
 from agents.strategies.judge_scorer import JUDGE_SYSTEM, SCORE_SCHEMA
 from agents.strategies.judges_scores import read_score
-from agents.strategies.prompting import ask, distinct_texts
+from agents.strategies.prompting import ask, distinct_texts, step_value_prompt
 from agents.strategies.runtime import Branches, StrategyDef, gather_within_budget, question_of
 from agents.strategies.skeleton_points import parse_skeleton
 from agents.strategies.tree_beam import (
@@ -212,21 +212,8 @@ class _ToT:
 
     async def value(self, state: Thought) -> None:
         p = self.params
-        if p.value_format == "label":
-            ask_for = (
-                "sure (certainly leads to a correct answer), likely (might), or impossible "
-                '(a mistake or a dead end). Reply as JSON: {"reason": "<one sentence>", '
-                '"value": "sure" | "likely" | "impossible"}.'
-            )
-        else:
-            ask_for = (
-                'from 1 (a dead end) to 10 (certainly right). Reply as JSON: {"reason": '
-                '"<one sentence>", "score": <1-10>}.'
-            )
-        prompt = (
-            f"Question:\n{self.question}\n\nPartial solution:\n"
-            f"{clip(self._steps(state), p.clip_chars)}\n\nEvaluate whether these steps are on "
-            f"track to a correct answer: {ask_for}"
+        prompt = step_value_prompt(
+            self.question, clip(self._steps(state), p.clip_chars), label=p.value_format == "label"
         )
         choices = await self.evaluator.sample(
             self._judge(prompt),
